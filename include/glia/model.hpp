@@ -1,0 +1,155 @@
+#pragma once
+// The interface between the engine and neuron models (DESIGN §4).
+//
+// A model is described by a `model_info` (parameters with units and defaults, recordable state
+// variables, spike input ports) and implemented as `neuron_block`s: the struct-of-arrays state of
+// a contiguous range of one population's neurons. The engine makes one block per (population,
+// partition) and calls it once per step for the whole range: one virtual call per block, never
+// per neuron.
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <glia/types.hpp>
+#include <glia/units.hpp>
+
+namespace glia {
+
+// Which values a parameter accepts; checked once, when the experiment is read.
+enum class value_range { any, positive, non_negative, unit_interval };
+
+struct param_info {
+    std::string name;
+    dimension dim = dimension::none;
+    double default_value = 0;  // NaN: the parameter is required
+    std::string doc;
+    value_range range = value_range::any;
+    bool per_neuron = false;   // may differ between neurons (a distribution or a list)
+    // Non-empty: the parameter is one of these words in configs, stored as its index
+    // (e.g. integration: [published, consistent] -> 0 or 1). dim is then dimension::none.
+    std::vector<std::string> choices = {};
+};
+
+struct variable_info {
+    std::string name;
+    dimension dim = dimension::none;
+    std::string doc;
+};
+
+struct port_info {
+    std::string name;
+    dimension weight_dim = dimension::none;  // unit of a weight arriving at this port
+    std::string doc;
+};
+
+struct model_info {
+    std::string name;
+    std::vector<std::string> aliases;  // other names users know it by (PyNN)
+    std::string doc;
+    std::vector<param_info> params;
+    std::vector<variable_info> variables;  // recordable and initialisable state
+    std::vector<port_info> ports;          // spike input ports; none for a pure source
+    bool ports_by_sign = false;     // default port: weight >= 0 -> ports[0], weight < 0 -> ports[1]
+    bool uses_spike_times = false;  // takes population_spec::spike_times (spike_source_array)
+    bool accepts_current = false;   // takes external current from dc/step/noise generators
+
+    static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
+    std::size_t param_index(std::string_view n) const {
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            if (params[i].name == n) {
+                return i;
+            }
+        }
+        return npos;
+    }
+    std::size_t variable_index(std::string_view n) const {
+        for (std::size_t i = 0; i < variables.size(); ++i) {
+            if (variables[i].name == n) {
+                return i;
+            }
+        }
+        return npos;
+    }
+    std::size_t port_index(std::string_view n) const {
+        for (std::size_t i = 0; i < ports.size(); ++i) {
+            if (ports[i].name == n) {
+                return i;
+            }
+        }
+        return npos;
+    }
+};
+
+// Values of one population's parameters (or initial state), resolved from defaults,
+// constants and distributions. Entry i belongs to params[i] (variables[i]); each entry holds
+// one value (the same for every neuron), `size` values (one per neuron), or none (initial
+// state left to the model's default).
+class value_table {
+public:
+    value_table() = default;
+    explicit value_table(std::size_t n_entries) : entries_(n_entries) {}
+
+    void set(std::size_t i, std::vector<double> values) { entries_.at(i) = std::move(values); }
+    bool has(std::size_t i) const { return !entries_.at(i).empty(); }
+    bool is_uniform(std::size_t i) const { return entries_.at(i).size() == 1; }
+    // The value for neuron k of the population (any k when the entry is uniform).
+    double at(std::size_t i, std::size_t k) const {
+        const auto& e = entries_[i];
+        return e.size() == 1 ? e[0] : e[k];
+    }
+    double scalar(std::size_t i) const { return entries_.at(i).front(); }
+    std::size_t n_entries() const { return entries_.size(); }
+
+private:
+    std::vector<std::vector<double>> entries_;
+};
+
+struct block_args {
+    const model_info& info;
+    const value_table& params;   // one entry per info.params; never empty
+    const value_table& initial;  // one entry per info.variables; empty entries: model default
+    std::size_t first = 0;       // the block holds population neurons [first, first + count)
+    std::size_t count = 0;
+    neuron_id first_gid = 0;     // global id of population neuron `first`
+    double dt = 0.1;             // [ms]
+    std::uint64_t seed = 0;      // master seed; sources key their draws by global id and step
+    std::span<const std::vector<step_t>> spike_steps;  // spike_source_array: whole population
+};
+
+class neuron_block {
+public:
+    virtual ~neuron_block() = default;
+
+    // Advance every neuron of the block over step `now`, from t = now*dt to (now+1)*dt.
+    //   input:   spike input delivered in this step, ports().size() values per neuron, neuron
+    //            major, in the ports' weight units (the engine clears it afterwards);
+    //   current: external current [pA] per neuron during this step, or empty if there is none;
+    //   spiked:  receives the block-local index of every neuron that spiked at the end of the
+    //            step, in ascending order. A spike of step n has time (n+1)*dt.
+    virtual void advance(step_t now, std::span<const double> input, std::span<const double> current,
+                         std::vector<std::uint32_t>& spiked) = 0;
+
+    // Copy variable `var` of the given block-local neurons into `out`, one value each.
+    virtual void sample(std::size_t var, std::span<const std::uint32_t> local,
+                        std::span<float> out) const = 0;
+
+    // One value at full precision (tests, inspection).
+    virtual double value(std::size_t var, std::uint32_t local) const = 0;
+};
+
+// A model: its description, its cross-parameter checks and how to make its blocks.
+struct neuron_model {
+    model_info info;
+    // Checks that involve several parameters (V_reset < V_th, ...); throws glia::error with a
+    // message that names the parameters. Per-value range checks are done before, generically.
+    void (*validate)(const value_table& params, std::size_t size) = nullptr;
+    std::unique_ptr<neuron_block> (*make_block)(const block_args& args) = nullptr;
+};
+
+}  // namespace glia

@@ -1,0 +1,110 @@
+#pragma once
+// What a run hands to its output while it goes on: a layout first, then spikes and sampled
+// state in batches, then a summary. The HDF5 writer (src/io) and the in-memory sink below
+// implement the same interface; the engine never knows which one it feeds.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <glia/types.hpp>
+
+namespace glia {
+
+// A spike emitted at the end of step `step`: its time is (step + 1) * dt.
+struct spike_event {
+    step_t step = 0;
+    neuron_id gid = 0;
+    friend bool operator==(const spike_event&, const spike_event&) = default;
+};
+
+struct population_layout {
+    std::string name;
+    std::string model;
+    neuron_id first_gid = 0;
+    std::size_t size = 0;
+    bool spikes_recorded = false;
+};
+
+// One state report: one variable of chosen neurons of one population, sampled every
+// `interval_steps` steps from `start_step` on. Frame j holds the state at time
+// (start_step + j * interval_steps) * dt, before that step is taken.
+struct report_layout {
+    std::string name;
+    std::size_t population = 0;       // index into run_layout::populations
+    std::string variable;
+    std::string unit;
+    std::vector<neuron_id> node_ids;  // population-local, ascending
+    step_t start_step = 0;
+    step_t interval_steps = 1;
+    std::size_t n_frames = 0;         // frames in a complete run
+};
+
+struct run_layout {
+    double dt = 0.1;       // [ms]
+    step_t n_steps = 0;    // steps in a complete run
+    std::uint64_t seed = 0;
+    std::vector<population_layout> populations;
+    std::vector<report_layout> reports;
+};
+
+enum class run_status { completed, interrupted };
+
+struct run_summary {
+    run_status status = run_status::completed;
+    step_t steps_done = 0;
+    double wall_seconds = 0;         // simulation loop only
+    double build_seconds = 0;        // network construction
+    std::uint64_t synaptic_events = 0;
+    std::vector<std::uint64_t> spike_counts;  // per population (recorded or not)
+    std::size_t n_neurons = 0;
+    std::size_t n_synapses = 0;
+};
+
+class recording_sink {
+public:
+    virtual ~recording_sink() = default;
+    virtual void begin(const run_layout& layout) = 0;
+    // Spikes of recorded populations, in (step, gid) order, batch after batch.
+    virtual void spikes(std::span<const spike_event> batch) = 0;
+    // Frames [first_frame, first_frame + n_frames) of report `report`, frame-major
+    // (n_frames x node_ids.size() values).
+    virtual void frames(std::size_t report, std::size_t first_frame, std::size_t n_frames,
+                        std::span<const float> data) = 0;
+    virtual void end(const run_summary& summary) = 0;
+    // Make everything received so far durable (an HDF5 flush); called periodically.
+    virtual void flush() {}
+};
+
+// Keeps everything in memory: for tests and for library users.
+class memory_sink: public recording_sink {
+public:
+    void begin(const run_layout& l) override {
+        layout = l;
+        recorded_spikes.clear();
+        report_data.assign(l.reports.size(), {});
+        for (std::size_t r = 0; r < l.reports.size(); ++r) {
+            report_data[r].assign(l.reports[r].n_frames * l.reports[r].node_ids.size(), 0.0f);
+        }
+        report_frames.assign(l.reports.size(), 0);
+    }
+    void spikes(std::span<const spike_event> batch) override {
+        recorded_spikes.insert(recorded_spikes.end(), batch.begin(), batch.end());
+    }
+    void frames(std::size_t report, std::size_t first_frame, std::size_t n_frames,
+                std::span<const float> data) override {
+        const std::size_t width = layout.reports[report].node_ids.size();
+        std::copy(data.begin(), data.end(), report_data[report].begin() + first_frame * width);
+        report_frames[report] = first_frame + n_frames;
+    }
+    void end(const run_summary& s) override { summary = s; }
+
+    run_layout layout;
+    std::vector<spike_event> recorded_spikes;
+    std::vector<std::vector<float>> report_data;  // per report, frame-major
+    std::vector<std::size_t> report_frames;       // frames received per report
+    run_summary summary;
+};
+
+}  // namespace glia

@@ -1,0 +1,77 @@
+#pragma once
+// glia::simulation: build a network from an experiment_spec, run it, feed a recording_sink.
+//
+//   glia::model_registry models;
+//   glia::models::register_builtin_models(models);
+//   glia::simulation sim(spec, models, ctx);     // validates, builds (parallel, deterministic)
+//   glia::memory_sink out;
+//   auto summary = sim.run(out);                 // spec.simulation.duration
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include <glia/context.hpp>
+#include <glia/model_registry.hpp>
+#include <glia/recording.hpp>
+#include <glia/spec.hpp>
+#include <glia/types.hpp>
+
+namespace glia {
+
+struct build_report {
+    std::size_t n_neurons = 0;
+    std::size_t n_synapses = 0;
+    std::size_t synapse_bytes = 0;   // the delivery structure: targets, weights, delay segments, row index
+    double build_seconds = 0;        // wall time of construction
+    std::size_t peak_rss_bytes = 0;  // process peak resident set after construction
+    int threads = 0;
+    int partitions = 0;
+    step_t min_delay = 0;            // [steps]: spikes are exchanged every min_delay steps
+    step_t max_delay = 0;            // [steps]
+};
+
+struct progress_info {
+    step_t step = 0;       // steps done
+    step_t n_steps = 0;    // steps in the run
+    double wall_seconds = 0;
+    double eta_seconds = 0;
+    std::uint64_t spikes = 0;
+    std::uint64_t synaptic_events = 0;
+};
+
+struct run_control {
+    const std::atomic<bool>* stop = nullptr;          // polled between epochs
+    std::function<void(const progress_info&)> on_progress;
+    double progress_interval = 1.0;                   // [s] of wall time between calls
+};
+
+// Checks a spec against the models without building the network: references, parameter
+// values, units, delays against dt. Throws glia::error (located) on the first problem.
+void check_experiment(const experiment_spec& spec, const model_registry& models);
+
+class simulation {
+public:
+    simulation(const experiment_spec& spec, const model_registry& models, const context& ctx);
+    simulation(simulation&&) noexcept;
+    simulation& operator=(simulation&&) noexcept;
+    ~simulation();
+
+    const build_report& report() const;
+
+    // Runs the experiment's whole duration from the current state, feeding `sink`.
+    run_summary run(recording_sink& sink, const run_control& control = {});
+
+    // Introspection for tests and tools.
+    double value(neuron_id gid, std::string_view variable) const;
+    std::uint64_t connectivity_hash() const;  // of every synapse: source, target, port, weight, delay
+    step_t now() const;
+
+private:
+    struct state;
+    std::unique_ptr<state> impl_;
+};
+
+}  // namespace glia

@@ -1,0 +1,153 @@
+#pragma once
+// experiment_spec: what to simulate, as plain data in canonical units (ms, mV, pA, nS, pF, Hz).
+// It holds no YAML and no engine types. src/io fills it from a file; the network builder lowers
+// it into a runnable network. Every element remembers where it came from ("file:line:col") so
+// that errors found later, while building, still point into the file.
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <glia/types.hpp>
+#include <glia/units.hpp>
+
+namespace glia {
+
+inline constexpr double infinity = std::numeric_limits<double>::infinity();
+
+// A value given per element (neuron, synapse): a constant, a distribution or an explicit list.
+struct value_spec {
+    enum class kind { constant, uniform, normal, lognormal, list };
+    kind type = kind::constant;
+    double value = 0;                 // constant
+    double low = 0, high = 0;         // uniform on [low, high)
+    double mean = 0, std = 0;         // normal: mean and standard deviation
+    double mu = 0, sigma = 0;         // lognormal: mean and sd of log(x)
+    double min = -infinity;           // normal / lognormal: draws outside [min, max] are redrawn
+    double max = infinity;
+    std::vector<double> values;       // list: one value per element, in canonical order
+    dimension dim = dimension::none;  // the dimension the user wrote; none for a bare number
+    std::string where;                // "file:line:col" of the value, for messages
+
+    static value_spec constant_of(double v, dimension d = dimension::none) {
+        value_spec s;
+        s.value = v;
+        s.dim = d;
+        return s;
+    }
+    bool is_constant() const { return type == kind::constant; }
+};
+
+struct simulation_spec {
+    double dt = 0.1;           // [ms]
+    double duration = 1000.0;  // [ms]
+    std::uint64_t seed = 1;    // the master seed: the only source of randomness
+    int threads = 0;           // 0: as many as oneTBB finds
+    int partitions = 0;        // 0: derived from the thread count
+    std::string where;
+};
+
+struct population_spec {
+    std::string name;
+    std::string model;  // canonical model name (aliases resolved by the loader)
+    std::size_t size = 0;
+    std::map<std::string, value_spec> params;   // canonical parameter names
+    std::map<std::string, value_spec> initial;  // initial values of state variables
+    std::vector<std::vector<double>> spike_times;  // spike_source_array: per neuron [ms]
+    bool allow_offgrid_times = false;              // spike_source_array: round times to the grid
+    std::string where;
+};
+
+struct edge_spec {
+    neuron_id source = 0;  // population-local ids
+    neuron_id target = 0;
+    double weight = std::numeric_limits<double>::quiet_NaN();  // NaN: the projection's weight
+    double delay = std::numeric_limits<double>::quiet_NaN();   // NaN: the projection's delay
+};
+
+struct connectivity_spec {
+    enum class rule {
+        all_to_all,
+        one_to_one,
+        pairwise_bernoulli,
+        fixed_indegree,
+        fixed_outdegree,
+        fixed_total_number,
+        from_list,
+    };
+    rule type = rule::all_to_all;
+    double p = 0;                 // pairwise_bernoulli
+    std::uint64_t n = 0;          // fixed_indegree / fixed_outdegree / fixed_total_number
+    bool allow_autapses = true;   // NEST defaults
+    bool allow_multapses = true;
+    std::vector<edge_spec> edges;  // from_list
+};
+
+struct projection_spec {
+    std::string name;
+    std::string source;  // population names
+    std::string target;
+    connectivity_spec connectivity;
+    value_spec weight;  // units of the target port: mV (delta), pA (current), nS (conductance)
+    value_spec delay;   // [ms]
+    std::string receptor;  // target port name; empty: chosen by the sign of the weight
+    std::string synapse = "static";
+    std::string where;
+};
+
+// Devices that act on neurons without being neurons (NEST's generators).
+struct input_spec {
+    enum class kind { poisson_generator, dc_generator, step_current_generator, noise_generator };
+    std::string name;
+    kind type = kind::poisson_generator;
+    std::string target;              // population name
+    std::vector<neuron_id> neurons;  // population-local ids; empty: all
+    double rate = 0;                 // poisson_generator: rate per target neuron [Hz]
+    double weight = 0;               // poisson_generator: weight of each event (target port units)
+    dimension weight_dim = dimension::none;
+    std::string receptor;            // poisson_generator: port name; empty: by sign
+    double amplitude = 0;            // dc_generator [pA]
+    double mean = 0, std = 0;        // noise_generator: per-step Gaussian current [pA]
+    std::vector<double> times;       // step_current_generator: switch times [ms]
+    std::vector<double> amplitudes;  // step_current_generator: amplitude from each time on [pA]
+    double start = 0;                // active on [start, stop) [ms]
+    double stop = infinity;
+    std::string where;
+};
+
+struct report_spec {
+    std::string name;  // default "<population>.<variable>"
+    std::string population;
+    std::string variable;
+    std::vector<neuron_id> neurons;  // population-local ids; empty: all
+    double start = 0;                // [ms]
+    double stop = infinity;          // [ms], clamped to the duration
+    double interval = 0;             // [ms]; 0: every step
+    std::string where;
+};
+
+struct record_spec {
+    std::vector<std::string> spikes;  // populations whose spikes are written
+    std::vector<report_spec> reports;
+};
+
+struct output_spec {
+    std::string path;              // HDF5 file; empty: nothing is written
+    double flush_interval = 5.0;   // [s] of wall time between flushes to disk
+    std::string where;
+};
+
+struct experiment_spec {
+    simulation_spec simulation;
+    std::vector<population_spec> populations;  // in file order: global ids follow this order
+    std::vector<projection_spec> projections;
+    std::vector<input_spec> inputs;
+    record_spec record;
+    output_spec output;
+    std::string source_path;  // the file it was read from
+    std::string config_text;  // the resolved config (after --set), as YAML, for provenance
+};
+
+}  // namespace glia

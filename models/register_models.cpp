@@ -1,0 +1,21 @@
+#include "models/register_models.hpp"
+
+#include "models/neuron/iaf_cond_exp.hpp"
+#include "models/neuron/iaf_psc_delta.hpp"
+#include "models/neuron/iaf_psc_exp.hpp"
+#include "models/neuron/izhikevich.hpp"
+#include "models/source/poisson_source.hpp"
+#include "models/source/spike_source_array.hpp"
+
+namespace glia::models {
+
+void register_builtin_models(model_registry& registry) {
+    registry.add(iaf_psc_delta_model());
+    registry.add(iaf_psc_exp_model());
+    registry.add(iaf_cond_exp_model());
+    registry.add(izhikevich_model());
+    registry.add(poisson_source_model());
+    registry.add(spike_source_array_model());
+}
+
+}  // namespace glia::models

@@ -1,0 +1,45 @@
+#include <glia/model_registry.hpp>
+
+#include <algorithm>
+
+#include <glia/error.hpp>
+
+namespace glia {
+
+void model_registry::add(neuron_model model) {
+    auto taken = [&](const std::string& n) { return find(n) != nullptr; };
+    if (taken(model.info.name)) {
+        throw internal_error("model '" + model.info.name + "' is registered twice");
+    }
+    for (const auto& a: model.info.aliases) {
+        if (taken(a)) {
+            throw internal_error("model alias '" + a + "' is registered twice");
+        }
+    }
+    if (model.make_block == nullptr) {
+        throw internal_error("model '" + model.info.name + "' has no make_block");
+    }
+    models_.push_back(std::move(model));
+}
+
+const neuron_model* model_registry::find(std::string_view name) const {
+    for (const auto& m: models_) {
+        if (m.info.name == name ||
+            std::find(m.info.aliases.begin(), m.info.aliases.end(), name) != m.info.aliases.end()) {
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
+std::vector<std::string> model_registry::names() const {
+    std::vector<std::string> out;
+    out.reserve(models_.size());
+    for (const auto& m: models_) {
+        out.push_back(m.info.name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace glia

@@ -1,0 +1,294 @@
+// The glia executable: command line, logging, exit codes. No simulation logic lives here.
+//
+//   glia run FILE [-o OUT.h5] [--set key.path=value]... [--threads N] [--partitions P]
+//   glia validate FILE [--set key.path=value]...
+//   glia inspect OUT.h5
+//   glia --version
+//
+// Exit codes: 0 ok, 1 user error (config, file, parameter), 2 internal error (a bug),
+// 3 run interrupted by a signal (the output is complete up to the step where it stopped).
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <glia/error.hpp>
+#include <glia/simulation.hpp>
+#include <glia/version_info.hpp>
+
+#include "io/config_yaml.hpp"
+#include "io/hdf5_writer.hpp"
+#include "io/inspect.hpp"
+#include "models/register_models.hpp"
+#include "runtime/async_sink.hpp"
+#include "runtime/signals.hpp"
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_user_error = 1;
+constexpr int exit_internal_error = 2;
+constexpr int exit_interrupted = 3;
+
+std::string host_name() {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0) {
+        return "unknown";
+    }
+    return buf;
+}
+
+std::string now_iso8601() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    return buf;
+}
+
+std::string format_duration(double s) {
+    if (!std::isfinite(s) || s < 0) {
+        return "?";
+    }
+    if (s < 60) {
+        return fmt::format("{:.1f} s", s);
+    }
+    const auto total = static_cast<long>(s);
+    if (total < 3600) {
+        return fmt::format("{}m{:02}s", total / 60, total % 60);
+    }
+    return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
+}
+
+// Progress on a terminal: one line rewritten in place. Otherwise (a log file, a cluster job):
+// a log line at most every 10% or every 60 s.
+class progress_printer {
+public:
+    progress_printer(spdlog::logger& log, double dt, bool enabled) :
+        log_(log), dt_(dt), enabled_(enabled), tty_(isatty(STDERR_FILENO) != 0) {}
+
+    void operator()(const glia::progress_info& p) {
+        if (!enabled_ || p.n_steps == 0) {
+            return;
+        }
+        const double frac = static_cast<double>(p.step) / static_cast<double>(p.n_steps);
+        const double events_per_s = p.wall_seconds > 0
+                                        ? static_cast<double>(p.synaptic_events) / p.wall_seconds
+                                        : 0.0;
+        const std::string line = fmt::format(
+            "[{:5.1f}%] t = {:.1f} / {:.1f} ms, elapsed {}, ETA {}, {:.3g} events/s, {} spikes",
+            100.0 * frac, static_cast<double>(p.step) * dt_, static_cast<double>(p.n_steps) * dt_,
+            format_duration(p.wall_seconds), format_duration(p.eta_seconds), events_per_s,
+            p.spikes);
+        if (tty_) {
+            std::fprintf(stderr, "\r%s\033[K", line.c_str());
+            if (p.step == p.n_steps) {
+                std::fprintf(stderr, "\n");
+            }
+            std::fflush(stderr);
+            return;
+        }
+        const int decile = static_cast<int>(frac * 10);
+        if (decile > last_decile_ || p.wall_seconds - last_log_ >= 60 || p.step == p.n_steps) {
+            last_decile_ = decile;
+            last_log_ = p.wall_seconds;
+            log_.info("{}", line);
+        }
+    }
+
+    void finish_line() {
+        if (enabled_ && tty_) {
+            std::fprintf(stderr, "\n");
+        }
+    }
+
+private:
+    spdlog::logger& log_;
+    double dt_;
+    bool enabled_;
+    bool tty_;
+    int last_decile_ = -1;
+    double last_log_ = 0;
+};
+
+glia::experiment_spec load(const std::string& file, const std::vector<std::string>& sets,
+                           const glia::model_registry& models) {
+    auto spec = glia::io::load_experiment(file, sets, models);
+    glia::check_experiment(spec, models);
+    return spec;
+}
+
+int cmd_run(const std::string& file, const std::vector<std::string>& sets,
+            const std::string& output, int threads, int partitions, bool progress,
+            const std::string& command_line, const std::shared_ptr<spdlog::logger>& log) {
+    glia::model_registry models;
+    glia::models::register_builtin_models(models);
+    auto spec = load(file, sets, models);
+    if (!output.empty()) {
+        spec.output.path = output;
+    }
+    if (spec.output.path.empty()) {
+        throw glia::error("no output file: set output.file in the experiment or pass -o");
+    }
+    glia::io::check_writable(spec.output.path);
+
+    glia::context ctx;
+    ctx.log = log;
+    ctx.threads = threads;
+    ctx.partitions = partitions;
+    log->info("glia {} ({}): {} -> {}", glia::version_string, glia::git_hash, file,
+              spec.output.path);
+    glia::simulation sim(spec, models, ctx);
+
+    glia::io::provenance prov;
+    prov.config_text = spec.config_text;
+    prov.source_path = spec.source_path;
+    prov.version = glia::version_string;
+    prov.git_hash = glia::git_hash;
+    prov.host = host_name();
+    prov.command_line = command_line;
+    prov.started = now_iso8601();
+    prov.seed = spec.simulation.seed;
+    prov.duration_ms = spec.simulation.duration;
+
+    std::atomic<bool> stop{false};
+    glia::runtime::signal_watcher signals(stop);
+    glia::io::hdf5_sink file_sink(spec.output.path, prov);
+    glia::runtime::async_sink sink(file_sink, spec.output.flush_interval);
+
+    progress_printer printer(*log, spec.simulation.dt, progress);
+    glia::run_control control;
+    control.stop = &stop;
+    control.progress_interval = 0.25;
+    control.on_progress = [&](const glia::progress_info& p) { printer(p); };
+    const glia::run_summary s = sim.run(sink, control);
+
+    std::uint64_t spikes = 0;
+    for (auto c: s.spike_counts) {
+        spikes += c;
+    }
+    const double sim_s = static_cast<double>(s.steps_done) * spec.simulation.dt * 1e-3;
+    const double rate = sim_s > 0 && s.n_neurons > 0
+                            ? static_cast<double>(spikes) / static_cast<double>(s.n_neurons) / sim_s
+                            : 0.0;
+    const double events_per_s =
+        s.wall_seconds > 0 ? static_cast<double>(s.synaptic_events) / s.wall_seconds : 0.0;
+    if (s.status == glia::run_status::interrupted) {
+        printer.finish_line();
+        log->warn("interrupted by signal {} at t = {} ms; the output holds everything up to there",
+                  signals.signal_number(), static_cast<double>(s.steps_done) * spec.simulation.dt);
+    }
+    fmt::print("{}: {} neurons, {} synapses, {} ms simulated in {} (build {}), {} spikes "
+               "(mean rate {:.2f} Hz), {:.3g} synaptic events/s\n",
+               spec.output.path, s.n_neurons, s.n_synapses,
+               static_cast<double>(s.steps_done) * spec.simulation.dt,
+               format_duration(s.wall_seconds), format_duration(s.build_seconds), spikes, rate,
+               events_per_s);
+    return s.status == glia::run_status::interrupted ? exit_interrupted : exit_ok;
+}
+
+int cmd_validate(const std::string& file, const std::vector<std::string>& sets) {
+    glia::model_registry models;
+    glia::models::register_builtin_models(models);
+    const auto spec = load(file, sets, models);
+    std::size_t neurons = 0;
+    for (const auto& p: spec.populations) {
+        neurons += p.size;
+    }
+    fmt::print("{}: ok ({} populations, {} neurons, {} projections, {} inputs, {} reports; "
+               "{} ms at dt = {} ms)\n",
+               file, spec.populations.size(), neurons, spec.projections.size(),
+               spec.inputs.size(), spec.record.reports.size(), spec.simulation.duration,
+               spec.simulation.dt);
+    return exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto log = spdlog::stderr_color_mt("glia");
+    log->set_pattern("[%H:%M:%S] [%^%l%$] %v");
+
+    std::string command_line;
+    for (int i = 0; i < argc; ++i) {
+        command_line += (i > 0 ? " " : "") + std::string(argv[i]);
+    }
+
+    CLI::App app{"glia: event-driven spiking network simulator"};
+    app.set_version_flag("--version", fmt::format("glia {} ({})", glia::version_string,
+                                                  glia::git_hash));
+    app.require_subcommand(1);
+    std::string log_level = "info";
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+    std::string file;
+    std::string output;
+    std::vector<std::string> sets;
+    int threads = 0;
+    int partitions = 0;
+    bool no_progress = false;
+
+    auto* run = app.add_subcommand("run", "run an experiment file");
+    run->add_option("file", file, "experiment (YAML)")->required();
+    run->add_option("-o,--output", output, "output file (HDF5); overrides output.file");
+    run->add_option("--set", sets, "override a config value: key.path=value (repeatable)");
+    run->add_option("--threads", threads, "worker threads (default: simulation.threads or all)")
+        ->check(CLI::NonNegativeNumber);
+    run->add_option("--partitions", partitions, "partitions (default: the thread count)")
+        ->check(CLI::NonNegativeNumber);
+    run->add_flag("--no-progress", no_progress, "no progress line");
+
+    auto* validate = app.add_subcommand("validate", "check an experiment file without running it");
+    validate->add_option("file", file, "experiment (YAML)")->required();
+    validate->add_option("--set", sets, "override a config value: key.path=value (repeatable)");
+
+    std::string h5;
+    auto* inspect = app.add_subcommand("inspect", "summarise an output file");
+    inspect->add_option("file", h5, "output file (HDF5)")->required();
+
+    try {
+        app.parse(argc, argv);
+    }
+    catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? exit_ok : exit_user_error;
+    }
+    log->set_level(spdlog::level::from_str(log_level));
+
+    try {
+        if (*run) {
+            return cmd_run(file, sets, output, threads, partitions, !no_progress, command_line,
+                           log);
+        }
+        if (*validate) {
+            return cmd_validate(file, sets);
+        }
+        if (*inspect) {
+            fmt::print("{}", glia::io::inspect(h5));
+            return exit_ok;
+        }
+    }
+    catch (const glia::error& e) {
+        log->error("{}", e.what());
+        return exit_user_error;
+    }
+    catch (const std::exception& e) {
+        log->critical("internal error: {}", e.what());
+        return exit_internal_error;
+    }
+    return exit_ok;
+}

@@ -1,0 +1,168 @@
+#include "core/partition.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include <glia/error.hpp>
+#include <glia/rng.hpp>
+
+namespace glia {
+
+void partition::finish_setup() {
+    std::size_t n_slots = 0;
+    for (const auto& b: blocks) {
+        n_slots = std::max(n_slots, b.input_offset + b.count * b.n_ports);
+    }
+    input_.assign(n_slots, 0.0);
+    any_current_ = !currents.empty() || !noise.empty();
+    if (any_current_) {
+        base_current_.assign(n_neurons(), 0.0);
+        current_.assign(n_neurons(), 0.0);
+    }
+    spikes_.clear();
+}
+
+// One step of a partition, in the order every model may rely on (the engine's duty cycle;
+// docs/architecture.md):
+//   0. sample: reports read the state at t_n, before the step;
+//   1. heap:   device changes due at this step (dc/step currents) take effect;
+//   2. deliver: the calendar bucket of this step is walked: synaptic input into the slots,
+//               in canonical (spike step, source id) order;
+//   3. devices: Poisson events into the slots, noise into the currents;
+//   4. advance: every block integrates over [t_n, t_n+1) and reports its spikes;
+//   5. clear:   the input slots are zeroed for the next step.
+// Spikes are exchanged between partitions by the caller every min_delay steps (route()).
+void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& frames) {
+    for (step_t now = from; now < to; ++now) {
+        if (!reports.empty()) {
+            sample(now, frames);
+        }
+        apply_heap_events(now);
+        deliver(now);
+        apply_devices(now);
+        for (auto& b: blocks) {
+            const std::span<const double> in(input_.data() + b.input_offset, b.count * b.n_ports);
+            std::span<const double> cur;
+            if (b.has_current) {
+                const auto& src = noise.empty() ? base_current_ : current_;
+                cur = std::span<const double>(src.data() + b.neuron_offset, b.count);
+            }
+            spiked_.clear();
+            b.block->advance(now, in, cur, spiked_);
+            for (std::uint32_t local: spiked_) {
+                spikes_.push_back(spike_event{now, b.first_gid + local});
+            }
+        }
+        std::fill(input_.begin(), input_.end(), 0.0);
+    }
+}
+
+void partition::sample(step_t now, std::vector<frame_buffer>& frames) {
+    for (auto& r: reports) {
+        if (now < r.start || now >= r.stop || (now - r.start) % r.interval != 0) {
+            continue;
+        }
+        const auto frame = static_cast<std::size_t>((now - r.start) / r.interval);
+        auto& buf = frames[r.report];
+        float* row = buf.data.data() + (frame - buf.first) * r.width;
+        for (auto& piece: r.pieces) {
+            blocks[piece.block].block->sample(r.variable, piece.local, piece.scratch);
+            for (std::size_t k = 0; k < piece.column.size(); ++k) {
+                row[piece.column[k]] = piece.scratch[k];
+            }
+        }
+    }
+}
+
+void partition::apply_heap_events(step_t now) {
+    if (!heap.due(now)) {
+        return;
+    }
+    while (heap.due(now)) {
+        const heap_event e = heap.pop();
+        currents[e.device].amplitude = e.amplitude;
+    }
+    // Recompute the sum from scratch, in device order: adding and subtracting amplitudes
+    // would let rounding drift accumulate over a long run.
+    std::fill(base_current_.begin(), base_current_.end(), 0.0);
+    for (const auto& d: currents) {
+        for (std::uint32_t i: d.neurons) {
+            base_current_[i] += d.amplitude;
+        }
+    }
+}
+
+void partition::deliver(step_t now) {
+    auto& bucket = queue.bucket(now);
+    const std::uint32_t* seg_begin = synapses.segment_begin.data();
+    const std::uint32_t* target = synapses.target.data();
+    const float* weight = synapses.weight.data();
+    double* in = input_.data();
+    std::uint64_t events = 0;
+    for (std::uint32_t k: bucket) {
+        const std::uint32_t b = seg_begin[k];
+        const std::uint32_t e = seg_begin[k + 1];
+        for (std::uint32_t s = b; s < e; ++s) {
+            in[target[s]] += static_cast<double>(weight[s]);
+        }
+        events += e - b;
+    }
+    events_ += events;
+    bucket.clear();
+}
+
+void partition::apply_devices(step_t now) {
+    for (const auto& d: poisson) {
+        if (now < d.start || now >= d.stop) {
+            continue;
+        }
+        for (std::size_t k = 0; k < d.slots.size(); ++k) {
+            rng_stream rng(d.key, d.gids[k], static_cast<std::uint64_t>(now));
+            const std::uint64_t n = rng.poisson_small(d.lambda, d.exp_minus_lambda);
+            if (n != 0) {
+                input_[d.slots[k]] += static_cast<double>(n) * d.weight;
+            }
+        }
+    }
+    if (!noise.empty()) {
+        std::copy(base_current_.begin(), base_current_.end(), current_.begin());
+        for (const auto& d: noise) {
+            if (now < d.start || now >= d.stop) {
+                continue;
+            }
+            for (std::size_t k = 0; k < d.neurons.size(); ++k) {
+                rng_stream rng(d.key, d.gids[k], static_cast<std::uint64_t>(now));
+                current_[d.neurons[k]] += d.mean + d.std * rng.normal();
+            }
+        }
+    }
+}
+
+void partition::route(std::span<const spike_event> all) {
+    const std::uint32_t* row = synapses.row_segment.data();
+    const std::uint32_t* delay = synapses.segment_delay.data();
+    for (const spike_event& s: all) {
+        const std::uint32_t b = row[s.gid];
+        const std::uint32_t e = row[s.gid + 1];
+        for (std::uint32_t k = b; k < e; ++k) {
+            queue.push(s.step + delay[k], k);
+        }
+    }
+}
+
+double partition::value(neuron_id gid, const std::string& variable) const {
+    for (const auto& b: blocks) {
+        if (gid >= b.first_gid && gid < b.first_gid + b.count) {
+            const std::size_t v = b.info->variable_index(variable);
+            if (v == model_info::npos) {
+                throw error(fmt::format("model {} has no variable '{}'", b.info->name, variable));
+            }
+            return b.block->value(v, gid - b.first_gid);
+        }
+    }
+    throw internal_error(fmt::format("neuron {} is not in this partition", gid));
+}
+
+}  // namespace glia

@@ -1,0 +1,148 @@
+#pragma once
+// A partition: a contiguous range of global neuron ids with everything needed to advance them
+// independently of the other partitions between two spike exchanges (DESIGN §3):
+// their state (model blocks, struct of arrays), their incoming synapses, their calendar queue,
+// their event heap and the devices that act on them.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <glia/model.hpp>
+#include <glia/recording.hpp>
+#include <glia/types.hpp>
+
+#include "core/calendar_queue.hpp"
+#include "core/event_heap.hpp"
+
+namespace glia {
+
+// The neurons of one population inside one partition.
+struct block_slot {
+    std::size_t population = 0;
+    std::size_t first_in_population = 0;  // population-local id of the block's first neuron
+    std::size_t count = 0;
+    neuron_id first_gid = 0;
+    std::size_t n_ports = 0;
+    std::size_t input_offset = 0;   // first slot of the block in partition::input
+    std::size_t neuron_offset = 0;  // index of the block's first neuron inside the partition
+    bool has_current = false;       // some current device targets this block
+    const model_info* info = nullptr;
+    std::unique_ptr<neuron_block> block;
+};
+
+// Incoming static synapses of one partition, compressed rows by global source id, each row cut
+// into segments of equal delay. Per synapse: input slot + weight = 8 bytes; per (source,
+// delay) segment 8 bytes; per source 4 bytes.
+//   segments of source s:   [row_segment[s], row_segment[s + 1])
+//   synapses of segment k:  [segment_begin[k], segment_begin[k + 1]), all of delay segment_delay[k]
+struct synapse_store {
+    std::vector<std::uint32_t> row_segment;    // n_sources + 1
+    std::vector<std::uint32_t> segment_delay;  // [steps] >= 1
+    std::vector<std::uint32_t> segment_begin;  // n_segments + 1
+    std::vector<std::uint32_t> target;         // input slot in the partition
+    std::vector<float> weight;                 // [port weight unit]
+
+    std::size_t n_synapses() const { return target.size(); }
+    std::size_t bytes() const {
+        return row_segment.size() * 4 + segment_delay.size() * 4 + segment_begin.size() * 4 +
+               target.size() * 4 + weight.size() * 4;
+    }
+};
+
+// NEST's poisson_generator: an independent Poisson train into each target neuron.
+struct poisson_device {
+    std::uint64_t key = 0;         // stream key; draws keyed by (target gid, step)
+    double lambda = 0;             // mean events per step
+    double exp_minus_lambda = 1;
+    double weight = 0;             // per event [port weight unit]
+    step_t start = 0, stop = 0;    // active on steps [start, stop)
+    std::vector<std::uint32_t> slots;  // input slot of each target
+    std::vector<neuron_id> gids;
+};
+
+// Gaussian current, drawn anew every step for every target.
+struct noise_device {
+    std::uint64_t key = 0;
+    double mean = 0, std = 0;      // [pA]
+    step_t start = 0, stop = 0;
+    std::vector<std::uint32_t> neurons;  // partition neuron index of each target
+    std::vector<neuron_id> gids;
+};
+
+// A piecewise-constant current (dc and step generators); its amplitude changes through heap events.
+struct current_device {
+    double amplitude = 0;                // [pA], current value
+    std::vector<std::uint32_t> neurons;  // partition neuron index of each target
+};
+
+// Where one report's recorded neurons of this partition go.
+struct report_part {
+    std::size_t report = 0;
+    std::size_t variable = 0;     // index into the model's variables
+    step_t start = 0, stop = 0;   // sample steps start, start + interval, ... < stop
+    step_t interval = 1;
+    std::size_t width = 0;        // columns of the whole report
+    struct piece {
+        std::size_t block = 0;
+        std::vector<std::uint32_t> local;    // block-local neuron indices
+        std::vector<std::uint32_t> column;   // column of each in the report
+        std::vector<float> scratch;          // sampled values before scattering
+    };
+    std::vector<piece> pieces;
+};
+
+// Frames of one report produced during one epoch: frames [first, first + count).
+struct frame_buffer {
+    std::size_t first = 0;
+    std::size_t count = 0;
+    std::vector<float> data;  // count x width
+};
+
+class partition {
+public:
+    neuron_id first_gid = 0;  // the partition holds global ids [first_gid, end_gid)
+    neuron_id end_gid = 0;
+    std::vector<block_slot> blocks;
+    synapse_store synapses;
+    calendar_queue queue;
+    event_heap heap;
+    std::vector<poisson_device> poisson;
+    std::vector<noise_device> noise;
+    std::vector<current_device> currents;
+    std::vector<report_part> reports;
+
+    // Call once after the fields above are filled.
+    void finish_setup();
+
+    // Advance steps [from, to); spikes of these steps collect in spikes(). Samples go to
+    // frames[report] (already sized by the caller).
+    void run_epoch(step_t from, step_t to, std::vector<frame_buffer>& frames);
+
+    // Route spikes (all partitions', in canonical (step, gid) order) into the calendar queue.
+    void route(std::span<const spike_event> spikes);
+
+    std::span<const spike_event> spikes() const { return spikes_; }
+    void clear_spikes() { spikes_.clear(); }
+    std::uint64_t synaptic_events() const { return events_; }
+
+    std::size_t n_neurons() const { return end_gid - first_gid; }
+    double value(neuron_id gid, const std::string& variable) const;
+
+private:
+    void sample(step_t now, std::vector<frame_buffer>& frames);
+    void apply_heap_events(step_t now);
+    void deliver(step_t now);
+    void apply_devices(step_t now);
+
+    std::vector<double> input_;         // spike input slots, cleared after every step
+    std::vector<double> base_current_;  // [pA] from dc/step devices, per partition neuron
+    std::vector<double> current_;       // [pA] base + noise for this step
+    bool any_current_ = false;
+    std::vector<std::uint32_t> spiked_;  // scratch: block-local spikes of one block
+    std::vector<spike_event> spikes_;    // this epoch's spikes, (step, gid) order
+    std::uint64_t events_ = 0;           // synaptic events delivered so far
+};
+
+}  // namespace glia

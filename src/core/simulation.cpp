@@ -1,0 +1,312 @@
+#include <glia/simulation.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
+#include <spdlog/spdlog.h>
+
+#include <glia/error.hpp>
+#include <glia/rng.hpp>
+
+#include "core/partition.hpp"
+#include "network/builder.hpp"
+
+namespace glia {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) {
+    return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+// Peak resident set size of this process [bytes] (Linux), 0 if unknown.
+std::size_t peak_rss_bytes() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+            return static_cast<std::size_t>(std::stoull(line.substr(6))) * 1024;
+        }
+    }
+    return 0;
+}
+
+// Longest epoch when delays are long (or absent): bounds the latency of recording, progress
+// and stop requests, and the memory of per-epoch buffers. Does not change results.
+constexpr step_t max_epoch_steps = 100;
+
+}  // namespace
+
+struct simulation::state {
+    network net;
+    oneapi::tbb::task_arena arena;
+    std::shared_ptr<spdlog::logger> log;
+    build_report report;
+    run_layout layout;
+    step_t now = 0;
+    step_t epoch = 1;                   // steps between spike exchanges (<= min_delay)
+    std::vector<std::uint32_t> pop_of;  // global id -> population index
+    bool all_recorded = true;
+    std::vector<spike_event> merged;    // one epoch's spikes of all partitions, (step, gid) order
+    std::vector<spike_event> recorded;  // the part of `merged` that goes to the sink
+    std::vector<frame_buffer> frames;   // per report, this epoch's frames
+    std::vector<std::uint64_t> spike_counts;
+
+    template <typename F>
+    void for_each_partition(F f) {
+        const auto P = static_cast<int>(net.partitions.size());
+        if (P == 1) {
+            f(*net.partitions[0]);
+            return;
+        }
+        arena.execute([&] {
+            oneapi::tbb::parallel_for(0, P, [&](int k) { f(*net.partitions[static_cast<std::size_t>(k)]); });
+        });
+    }
+
+    void size_frames(step_t from, step_t to) {
+        for (std::size_t r = 0; r < net.reports.size(); ++r) {
+            const report_layout& rl = net.reports[r];
+            const step_t stop = rl.start_step + static_cast<step_t>(rl.n_frames) * rl.interval_steps;
+            auto frame_at_or_after = [&](step_t s) {
+                if (s <= rl.start_step) {
+                    return step_t{0};
+                }
+                return (s - rl.start_step + rl.interval_steps - 1) / rl.interval_steps;
+            };
+            const step_t lo = frame_at_or_after(from);
+            const step_t hi = frame_at_or_after(std::min(to, stop));
+            auto& buf = frames[r];
+            buf.first = static_cast<std::size_t>(lo);
+            buf.count = hi > lo ? static_cast<std::size_t>(hi - lo) : 0;
+            buf.data.resize(buf.count * rl.node_ids.size());
+        }
+    }
+
+    void merge_spikes(step_t from, step_t to) {
+        merged.clear();
+        std::vector<std::size_t> cursor(net.partitions.size(), 0);
+        for (step_t s = from; s < to; ++s) {
+            for (std::size_t p = 0; p < net.partitions.size(); ++p) {
+                const auto sp = net.partitions[p]->spikes();
+                std::size_t& c = cursor[p];
+                while (c < sp.size() && sp[c].step == s) {
+                    merged.push_back(sp[c++]);
+                }
+            }
+        }
+        for (auto& p: net.partitions) {
+            p->clear_spikes();
+        }
+    }
+};
+
+simulation::simulation(const experiment_spec& spec, const model_registry& models,
+                       const context& ctx) :
+    impl_(std::make_unique<state>()) {
+    auto& st = *impl_;
+    st.log = ctx.log ? ctx.log : spdlog::default_logger();
+    const int threads = ctx.threads > 0               ? ctx.threads
+                        : spec.simulation.threads > 0 ? spec.simulation.threads
+                                                      : oneapi::tbb::info::default_concurrency();
+    const int partitions = ctx.partitions > 0               ? ctx.partitions
+                           : spec.simulation.partitions > 0 ? spec.simulation.partitions
+                                                            : threads;
+    st.arena.initialize(threads);
+    const auto t0 = clock_type::now();
+    st.net = build_network(spec, models, partitions, st.arena);
+    auto& net = st.net;
+
+    // The exchange period is the shortest delay: a spike of this epoch is never due in it.
+    st.epoch = net.min_delay > 0 ? std::min(net.min_delay, max_epoch_steps) : max_epoch_steps;
+    const step_t horizon = net.max_delay + st.epoch + 1;
+    for (auto& p: net.partitions) {
+        p->queue = calendar_queue(horizon);
+        p->finish_setup();
+    }
+
+    st.report.n_neurons = net.n_neurons;
+    st.report.n_synapses = net.n_synapses;
+    st.report.synapse_bytes = net.synapse_bytes;
+    st.report.build_seconds = seconds_since(t0);
+    st.report.peak_rss_bytes = peak_rss_bytes();
+    st.report.threads = threads;
+    st.report.partitions = static_cast<int>(net.partitions.size());
+    st.report.min_delay = net.min_delay;
+    st.report.max_delay = net.max_delay;
+
+    st.layout.dt = net.dt;
+    st.layout.n_steps = net.n_steps;
+    st.layout.seed = net.seed;
+    st.pop_of.resize(net.n_neurons);
+    for (std::size_t i = 0; i < net.populations.size(); ++i) {
+        const auto& p = net.populations[i];
+        st.layout.populations.push_back(population_layout{p.name, p.model->info.name, p.first_gid,
+                                                          p.size, p.spikes_recorded});
+        std::fill(st.pop_of.begin() + p.first_gid, st.pop_of.begin() + p.first_gid + p.size,
+                  static_cast<std::uint32_t>(i));
+        st.all_recorded = st.all_recorded && p.spikes_recorded;
+    }
+    st.layout.reports = net.reports;
+    st.frames.resize(net.reports.size());
+    st.spike_counts.assign(net.populations.size(), 0);
+
+    st.log->info("built network: {} neurons, {} synapses ({:.1f} bytes/synapse), {} partitions, "
+                 "{} threads, delays {}..{} steps, in {:.2f} s",
+                 net.n_neurons, net.n_synapses,
+                 net.n_synapses > 0 ? static_cast<double>(net.synapse_bytes) /
+                                          static_cast<double>(net.n_synapses)
+                                    : 0.0,
+                 net.partitions.size(), threads, net.min_delay, net.max_delay,
+                 st.report.build_seconds);
+}
+
+simulation::simulation(simulation&&) noexcept = default;
+simulation& simulation::operator=(simulation&&) noexcept = default;
+simulation::~simulation() = default;
+
+const build_report& simulation::report() const { return impl_->report; }
+
+step_t simulation::now() const { return impl_->now; }
+
+run_summary simulation::run(recording_sink& sink, const run_control& control) {
+    auto& st = *impl_;
+    auto& net = st.net;
+    sink.begin(st.layout);
+    const auto t0 = clock_type::now();
+    auto last_progress = t0;
+    const step_t first_step = st.now;
+    run_summary summary;
+    summary.status = run_status::completed;
+
+    while (st.now < net.n_steps) {
+        const step_t from = st.now;
+        const step_t to = std::min(from + st.epoch, net.n_steps);
+        st.size_frames(from, to);
+        st.for_each_partition([&](partition& p) { p.run_epoch(from, to, st.frames); });
+        st.merge_spikes(from, to);
+        st.for_each_partition([&](partition& p) { p.route(st.merged); });
+
+        for (const spike_event& s: st.merged) {
+            ++st.spike_counts[st.pop_of[s.gid]];
+        }
+        if (st.all_recorded) {
+            sink.spikes(st.merged);
+        } else {
+            st.recorded.clear();
+            for (const spike_event& s: st.merged) {
+                if (net.populations[st.pop_of[s.gid]].spikes_recorded) {
+                    st.recorded.push_back(s);
+                }
+            }
+            sink.spikes(st.recorded);
+        }
+        for (std::size_t r = 0; r < st.frames.size(); ++r) {
+            if (st.frames[r].count > 0) {
+                sink.frames(r, st.frames[r].first, st.frames[r].count, st.frames[r].data);
+            }
+        }
+        st.now = to;
+
+        const bool stop = control.stop != nullptr && control.stop->load(std::memory_order_relaxed);
+        if (control.on_progress &&
+            (std::chrono::duration<double>(clock_type::now() - last_progress).count() >=
+                 control.progress_interval ||
+             st.now == net.n_steps || stop)) {
+            last_progress = clock_type::now();
+            progress_info pi;
+            pi.step = st.now;
+            pi.n_steps = net.n_steps;
+            pi.wall_seconds = seconds_since(t0);
+            const double done = static_cast<double>(st.now - first_step);
+            pi.eta_seconds = done > 0 ? pi.wall_seconds / done *
+                                            static_cast<double>(net.n_steps - st.now)
+                                      : 0.0;
+            for (auto c: st.spike_counts) {
+                pi.spikes += c;
+            }
+            for (const auto& p: net.partitions) {
+                pi.synaptic_events += p->synaptic_events();
+            }
+            control.on_progress(pi);
+        }
+        if (stop && st.now < net.n_steps) {
+            summary.status = run_status::interrupted;
+            break;
+        }
+    }
+
+    summary.steps_done = st.now;
+    summary.wall_seconds = seconds_since(t0);
+    summary.build_seconds = st.report.build_seconds;
+    for (const auto& p: net.partitions) {
+        summary.synaptic_events += p->synaptic_events();
+    }
+    summary.spike_counts = st.spike_counts;
+    summary.n_neurons = net.n_neurons;
+    summary.n_synapses = net.n_synapses;
+    sink.end(summary);
+    return summary;
+}
+
+double simulation::value(neuron_id gid, std::string_view variable) const {
+    for (const auto& p: impl_->net.partitions) {
+        if (gid >= p->first_gid && gid < p->end_gid) {
+            return p->value(gid, std::string(variable));
+        }
+    }
+    throw error(fmt::format("no neuron with global id {}", gid));
+}
+
+std::uint64_t simulation::connectivity_hash() const {
+    // A multiset hash of (source, target, port, weight bits, delay) over every synapse: the
+    // same for any partitioning, whatever order the partitions store their synapses in.
+    std::uint64_t sum = 0;
+    std::uint64_t x = 0;
+    std::uint64_t n = 0;
+    for (const auto& p: impl_->net.partitions) {
+        const auto& st = p->synapses;
+        // Slot -> (gid, port) through the blocks.
+        auto decode = [&](std::uint32_t slot, neuron_id& gid, std::uint32_t& port) {
+            for (const auto& b: p->blocks) {
+                const std::size_t end = b.input_offset + b.count * b.n_ports;
+                if (slot >= b.input_offset && slot < end) {
+                    gid = b.first_gid + static_cast<neuron_id>((slot - b.input_offset) / b.n_ports);
+                    port = static_cast<std::uint32_t>((slot - b.input_offset) % b.n_ports);
+                    return;
+                }
+            }
+            throw internal_error("connectivity_hash: slot outside every block");
+        };
+        for (std::size_t src = 0; src + 1 < st.row_segment.size(); ++src) {
+            for (std::uint32_t k = st.row_segment[src]; k < st.row_segment[src + 1]; ++k) {
+                for (std::uint32_t s = st.segment_begin[k]; s < st.segment_begin[k + 1]; ++s) {
+                    neuron_id gid = 0;
+                    std::uint32_t port = 0;
+                    decode(st.target[s], gid, port);
+                    std::uint32_t wbits = 0;
+                    std::memcpy(&wbits, &st.weight[s], sizeof wbits);
+                    std::uint64_t h = mix64(src);
+                    h = mix64(h ^ gid);
+                    h = mix64(h ^ port);
+                    h = mix64(h ^ wbits);
+                    h = mix64(h ^ st.segment_delay[k]);
+                    sum += h;
+                    x ^= mix64(h);
+                    ++n;
+                }
+            }
+        }
+    }
+    return mix64(sum ^ mix64(x) ^ mix64(n));
+}
+
+}  // namespace glia

@@ -1,0 +1,1069 @@
+#include "network/builder.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <oneapi/tbb/parallel_for.h>
+
+#include <glia/error.hpp>
+#include <glia/rng.hpp>
+#include <glia/simulation.hpp>
+
+#include "core/time.hpp"
+#include "network/connectivity.hpp"
+#include "network/values.hpp"
+
+namespace glia {
+namespace {
+
+[[noreturn]] void fail(const std::string& where, const std::string& what) {
+    throw error(located(where) + what);
+}
+
+const population_rt& population_named(const std::vector<population_rt>& pops,
+                                      const std::string& name, const std::string& where,
+                                      std::string_view role) {
+    for (const auto& p: pops) {
+        if (p.name == name) {
+            return p;
+        }
+    }
+    std::string known;
+    for (const auto& p: pops) {
+        known += (known.empty() ? "" : ", ") + p.name;
+    }
+    fail(where, fmt::format("{}: no population '{}'; populations are: {}", role, name, known));
+}
+
+std::string_view range_text(value_range r) {
+    switch (r) {
+    case value_range::any: return "";
+    case value_range::positive: return "> 0";
+    case value_range::non_negative: return ">= 0";
+    case value_range::unit_interval: return "in [0, 1]";
+    }
+    return "";
+}
+
+bool in_range(double x, value_range r) {
+    switch (r) {
+    case value_range::any: return !std::isnan(x);
+    case value_range::positive: return x > 0;
+    case value_range::non_negative: return x >= 0;
+    case value_range::unit_interval: return x >= 0 && x <= 1;
+    }
+    return false;
+}
+
+void check_dimension(const value_spec& v, dimension expected, const std::string& what) {
+    if (v.dim != dimension::none && v.dim != expected) {
+        fail(v.where, fmt::format("{} must be {} ({}), got {}", what, dimension_name(expected),
+                                  canonical_unit(expected), dimension_name(v.dim)));
+    }
+}
+
+// Delay of a synapse in steps. Constants and list entries must be on the dt grid; draws from a
+// distribution are rounded to the nearest step (documented in docs/config_reference.md).
+step_t delay_steps(double d, double dt, bool exact, const std::string& where) {
+    if (!(d > 0) || !std::isfinite(d)) {
+        fail(where, fmt::format("delay must be a finite number > 0 ms, got {}", d));
+    }
+    step_t n = 0;
+    if (exact) {
+        if (d < dt && !on_grid(d, dt)) {
+            fail(where, fmt::format("delay = {} ms is below dt = {} ms", d, dt));
+        }
+        if (!on_grid(d, dt)) {
+            fail(where, fmt::format("delay = {} ms is not a multiple of dt = {} ms", d, dt));
+        }
+        n = static_cast<step_t>(std::llround(d / dt));
+    } else {
+        n = static_cast<step_t>(std::llround(d / dt));
+    }
+    if (n < 1) {
+        fail(where, fmt::format("delay = {} ms is below dt = {} ms", d, dt));
+    }
+    if (n > std::numeric_limits<std::int32_t>::max()) {
+        fail(where, fmt::format("delay = {} ms is too long ({} steps)", d, n));
+    }
+    return n;
+}
+
+void check_delay_spec(const value_spec& d, double dt, const std::string& what) {
+    check_dimension(d, dimension::time, what);
+    switch (d.type) {
+    case value_spec::kind::constant: delay_steps(d.value, dt, true, d.where); return;
+    case value_spec::kind::list:
+        for (double x: d.values) {
+            delay_steps(x, dt, true, d.where);
+        }
+        return;
+    case value_spec::kind::uniform:
+        if (!(d.low >= 0.5 * dt) || !(d.high > d.low)) {
+            fail(d.where, fmt::format("{}: a uniform delay needs dt/2 <= low < high (draws are "
+                                      "rounded to the nearest step of dt = {} ms), got [{}, {})",
+                                      what, dt, d.low, d.high));
+        }
+        return;
+    case value_spec::kind::normal:
+    case value_spec::kind::lognormal:
+        if (!(d.min >= 0.5 * dt)) {
+            fail(d.where, fmt::format("{}: a {} delay needs min >= dt/2 = {} ms (draws are "
+                                      "rounded to the nearest step), got min = {}",
+                                      what,
+                                      d.type == value_spec::kind::normal ? "normal" : "lognormal",
+                                      0.5 * dt, d.min));
+        }
+        return;
+    }
+}
+
+value_table lower_params(const population_spec& ps, const model_info& info,
+                         std::uint64_t seed, neuron_id first_gid) {
+    value_table t(info.params.size());
+    for (const auto& [name, v]: ps.params) {
+        if (info.param_index(name) == model_info::npos) {
+            std::string known;
+            for (const auto& p: info.params) {
+                known += (known.empty() ? "" : ", ") + p.name;
+            }
+            fail(v.where.empty() ? ps.where : v.where,
+                 fmt::format("population '{}': model {} has no parameter '{}'; parameters are: {}",
+                             ps.name, info.name, name, known));
+        }
+    }
+    for (std::size_t i = 0; i < info.params.size(); ++i) {
+        const param_info& p = info.params[i];
+        const auto it = ps.params.find(p.name);
+        if (it == ps.params.end()) {
+            if (std::isnan(p.default_value)) {
+                fail(ps.where, fmt::format("population '{}': model {} needs parameter '{}' ({})",
+                                           ps.name, info.name, p.name, p.doc));
+            }
+            t.set(i, {p.default_value});
+            continue;
+        }
+        const value_spec& v = it->second;
+        const std::string what = fmt::format("populations.{}.params.{}", ps.name, p.name);
+        if (p.dim != dimension::flag) {
+            check_dimension(v, p.dim, what);
+        }
+        if (!v.is_constant() && !p.per_neuron) {
+            fail(v.where, fmt::format("{} cannot differ between neurons in {}", what, info.name));
+        }
+        std::vector<double> values = per_neuron_values(v, seed, stream::parameters, i, first_gid,
+                                                       ps.size);
+        for (double x: values) {
+            // An unbounded parameter (V_min defaults to -infinity) may be set to infinity.
+            const bool finite_ok = std::isfinite(x) || (std::isinf(x) && std::isinf(p.default_value));
+            if (std::isnan(x) || !finite_ok || !in_range(x, p.range)) {
+                fail(v.where, fmt::format("{} must be a finite number{}{}, got {}", what,
+                                          p.range == value_range::any ? "" : " ",
+                                          p.range == value_range::any
+                                              ? std::string()
+                                              : fmt::format("{} {}", range_text(p.range),
+                                                            canonical_unit(p.dim)),
+                                          x));
+            }
+        }
+        t.set(i, std::move(values));
+    }
+    return t;
+}
+
+value_table lower_initial(const population_spec& ps, const model_info& info, std::uint64_t seed,
+                          neuron_id first_gid) {
+    value_table t(info.variables.size());
+    for (const auto& [name, v]: ps.initial) {
+        const std::size_t i = info.variable_index(name);
+        if (i == model_info::npos) {
+            std::string known;
+            for (const auto& var: info.variables) {
+                known += (known.empty() ? "" : ", ") + var.name;
+            }
+            fail(v.where.empty() ? ps.where : v.where,
+                 fmt::format("population '{}': model {} has no state variable '{}'; variables "
+                             "are: {}",
+                             ps.name, info.name, name, known.empty() ? "(none)" : known));
+        }
+        check_dimension(v, info.variables[i].dim,
+                        fmt::format("populations.{}.initial.{}", ps.name, name));
+        std::vector<double> values = per_neuron_values(v, seed, stream::initial_state, i,
+                                                       first_gid, ps.size);
+        for (double x: values) {
+            if (!std::isfinite(x)) {
+                fail(v.where, fmt::format("populations.{}.initial.{} must be finite, got {}",
+                                          ps.name, name, x));
+            }
+        }
+        t.set(i, std::move(values));
+    }
+    return t;
+}
+
+// Spike times [ms] -> emission steps: a spike at time T is emitted in step T/dt - 1, so that
+// its time stamp (step + 1) * dt is T.
+std::vector<std::vector<step_t>> spike_steps_of(const population_spec& ps, double dt) {
+    std::vector<std::vector<step_t>> out(ps.size);
+    if (ps.spike_times.empty()) {
+        return out;
+    }
+    if (ps.spike_times.size() != ps.size) {
+        fail(ps.where, fmt::format("population '{}': spike_times has {} lists for {} neurons",
+                                   ps.name, ps.spike_times.size(), ps.size));
+    }
+    for (std::size_t k = 0; k < ps.size; ++k) {
+        auto& steps = out[k];
+        for (double t: ps.spike_times[k]) {
+            if (!(t > 0) || !std::isfinite(t)) {
+                fail(ps.where, fmt::format("population '{}': spike time {} ms of neuron {} must be "
+                                           "> 0",
+                                           ps.name, t, k));
+            }
+            step_t n = 0;
+            if (ps.allow_offgrid_times) {
+                n = static_cast<step_t>(std::llround(t / dt));
+            } else if (!on_grid(t, dt)) {
+                fail(ps.where, fmt::format("population '{}': spike time {} ms of neuron {} is not "
+                                           "a multiple of dt = {} ms (set allow_offgrid_times: "
+                                           "true to round to the grid)",
+                                           ps.name, t, k, dt));
+            } else {
+                n = static_cast<step_t>(std::llround(t / dt));
+            }
+            if (n < 1) {
+                fail(ps.where, fmt::format("population '{}': spike time {} ms of neuron {} rounds "
+                                           "to 0; spikes need t >= dt",
+                                           ps.name, t, k));
+            }
+            steps.push_back(n - 1);
+        }
+        std::sort(steps.begin(), steps.end());
+        if (std::adjacent_find(steps.begin(), steps.end()) != steps.end()) {
+            fail(ps.where, fmt::format("population '{}': neuron {} has two spikes in one step of "
+                                       "dt = {} ms",
+                                       ps.name, k, dt));
+        }
+    }
+    return out;
+}
+
+// A projection after its references and values are checked.
+struct projection_rt {
+    const projection_spec* spec = nullptr;
+    std::size_t index = 0;
+    const population_rt* source = nullptr;
+    const population_rt* target = nullptr;
+    row_kind kind = row_kind::target_major;
+    int port = -1;                 // fixed port, or -1: chosen by the weight's sign
+    bool delay_exact = true;       // constant or list: checked on the grid
+    step_t constant_delay = 0;     // > 0 when the delay is a constant
+    std::uint64_t conn_key = 0, weight_key = 0, delay_key = 0;
+};
+
+int choose_port(const model_info& info, const std::string& receptor, const std::string& where,
+                const std::string& what) {
+    if (info.ports.empty()) {
+        fail(where, fmt::format("{}: model {} takes no spike input", what, info.name));
+    }
+    if (receptor.empty()) {
+        return info.ports_by_sign ? -1 : 0;
+    }
+    if (info.ports_by_sign) {
+        fail(where, fmt::format("{}: model {} chooses the receptor by the sign of the weight "
+                                "(>= 0: {}, < 0: {}); remove 'receptor'",
+                                what, info.name, info.ports[0].name, info.ports[1].name));
+    }
+    const std::size_t i = info.port_index(receptor);
+    if (i == model_info::npos) {
+        std::string known;
+        for (const auto& p: info.ports) {
+            known += (known.empty() ? "" : ", ") + p.name;
+        }
+        fail(where, fmt::format("{}: model {} has no receptor '{}'; receptors are: {}", what,
+                                info.name, receptor, known));
+    }
+    return static_cast<int>(i);
+}
+
+std::vector<projection_rt> lower_projections(const experiment_spec& spec,
+                                             const std::vector<population_rt>& pops) {
+    using rule = connectivity_spec::rule;
+    std::vector<projection_rt> out;
+    const double dt = spec.simulation.dt;
+    for (std::size_t i = 0; i < spec.projections.size(); ++i) {
+        const projection_spec& ps = spec.projections[i];
+        const std::string what = "projections." + ps.name;
+        projection_rt r;
+        r.spec = &ps;
+        r.index = i;
+        r.source = &population_named(pops, ps.source, ps.where, what + ".source");
+        r.target = &population_named(pops, ps.target, ps.where, what + ".target");
+        const model_info& tinfo = r.target->model->info;
+        r.port = choose_port(tinfo, ps.receptor, ps.where, what);
+        check_dimension(ps.weight, tinfo.ports[r.port < 0 ? 0 : r.port].weight_dim,
+                        what + ".weight");
+        check_delay_spec(ps.delay, dt, what + ".delay");
+        if (ps.synapse != "static") {
+            fail(ps.where, fmt::format("{}.synapse: unknown synapse model '{}'; available: static",
+                                       what, ps.synapse));
+        }
+        const auto& c = ps.connectivity;
+        r.kind = row_kind_of(c.type);
+        const std::size_t ns = r.source->size;
+        const std::size_t nt = r.target->size;
+        const bool same = r.source == r.target;
+        if (c.type == rule::pairwise_bernoulli && !(c.p >= 0 && c.p <= 1)) {
+            fail(ps.where, fmt::format("{}.p must be in [0, 1], got {}", what, c.p));
+        }
+        if (c.type == rule::one_to_one && ns != nt) {
+            fail(ps.where, fmt::format("{}: one_to_one needs populations of equal size, got {} "
+                                       "and {}",
+                                       what, ns, nt));
+        }
+        const std::size_t candidates_in = same && !c.allow_autapses ? ns - 1 : ns;
+        const std::size_t candidates_out = same && !c.allow_autapses ? nt - 1 : nt;
+        if (c.type == rule::fixed_indegree && !c.allow_multapses && c.n > candidates_in) {
+            fail(ps.where, fmt::format("{}: indegree {} without multapses needs at least {} "
+                                       "candidate sources, there are {}",
+                                       what, c.n, c.n, candidates_in));
+        }
+        if (c.type == rule::fixed_outdegree && !c.allow_multapses && c.n > candidates_out) {
+            fail(ps.where, fmt::format("{}: outdegree {} without multapses needs at least {} "
+                                       "candidate targets, there are {}",
+                                       what, c.n, c.n, candidates_out));
+        }
+        if (c.type == rule::fixed_total_number && !c.allow_multapses &&
+            c.n > ns * nt - (same && !c.allow_autapses ? ns : 0)) {
+            fail(ps.where, fmt::format("{}: N = {} without multapses exceeds the number of "
+                                       "possible pairs",
+                                       what, c.n));
+        }
+        if ((c.type == rule::fixed_indegree || c.type == rule::fixed_outdegree ||
+             c.type == rule::fixed_total_number || c.type == rule::all_to_all) &&
+            ((c.type == rule::fixed_indegree && candidates_in == 0 && c.n > 0) ||
+             (c.type == rule::fixed_outdegree && candidates_out == 0 && c.n > 0))) {
+            fail(ps.where, fmt::format("{}: no candidate partners", what));
+        }
+        if (c.type == rule::from_list) {
+            for (const auto& e: c.edges) {
+                if (e.source >= ns || e.target >= nt) {
+                    fail(ps.where, fmt::format("{}: connection [{}, {}] is outside the populations "
+                                               "(sizes {} and {})",
+                                               what, e.source, e.target, ns, nt));
+                }
+                if (!std::isnan(e.delay)) {
+                    delay_steps(e.delay, dt, true, ps.where);
+                }
+            }
+        }
+        const bool weight_list = ps.weight.type == value_spec::kind::list;
+        const bool delay_list = ps.delay.type == value_spec::kind::list;
+        if (weight_list || delay_list) {
+            std::size_t expected = 0;
+            if (c.type == rule::one_to_one) {
+                expected = same && !c.allow_autapses ? 0 : nt;
+            } else if (c.type == rule::all_to_all) {
+                expected = nt * candidates_in;
+            } else if (c.type == rule::from_list) {
+                expected = c.edges.size();
+            } else {
+                fail(ps.where, fmt::format("{}: lists of weights or delays need a rule with a "
+                                           "known synapse order (all_to_all, one_to_one, "
+                                           "from_list)",
+                                           what));
+            }
+            for (const value_spec* v: {&ps.weight, &ps.delay}) {
+                if (v->type == value_spec::kind::list && v->values.size() != expected) {
+                    fail(v->where, fmt::format("{}: the list has {} values for {} synapses", what,
+                                               v->values.size(), expected));
+                }
+            }
+        }
+        r.delay_exact = ps.delay.is_constant() || delay_list;
+        r.constant_delay = ps.delay.is_constant() ? delay_steps(ps.delay.value, dt, true,
+                                                                ps.delay.where)
+                                                  : 0;
+        r.conn_key = stream_key(spec.simulation.seed, stream::connectivity, i);
+        r.weight_key = stream_key(spec.simulation.seed, stream::synapse_weights, i);
+        r.delay_key = stream_key(spec.simulation.seed, stream::synapse_delays, i);
+        out.push_back(r);
+    }
+    return out;
+}
+
+void check_inputs(const experiment_spec& spec, const std::vector<population_rt>& pops) {
+    using kind = input_spec::kind;
+    for (const auto& in: spec.inputs) {
+        const std::string what = "inputs." + in.name;
+        const population_rt& tgt = population_named(pops, in.target, in.where, what + ".target");
+        const model_info& info = tgt.model->info;
+        for (neuron_id n: in.neurons) {
+            if (n >= tgt.size) {
+                fail(in.where, fmt::format("{}: neuron {} is outside population '{}' (size {})",
+                                           what, n, tgt.name, tgt.size));
+            }
+        }
+        if (!(in.start >= 0) || !(in.stop > in.start)) {
+            fail(in.where, fmt::format("{}: needs 0 <= start < stop, got start = {} ms, stop = {} "
+                                       "ms",
+                                       what, in.start, in.stop));
+        }
+        if (in.type == kind::poisson_generator) {
+            const int port = choose_port(info, in.receptor, in.where, what);
+            const dimension wd = info.ports[port < 0 ? 0 : port].weight_dim;
+            if (in.weight_dim != dimension::none && in.weight_dim != wd) {
+                fail(in.where, fmt::format("{}.weight must be {} ({}), got {}", what,
+                                           dimension_name(wd), canonical_unit(wd),
+                                           dimension_name(in.weight_dim)));
+            }
+            if (!(in.rate >= 0) || !std::isfinite(in.rate)) {
+                fail(in.where, fmt::format("{}.rate must be a finite rate >= 0 Hz, got {}", what,
+                                           in.rate));
+            }
+            if (!std::isfinite(in.weight)) {
+                fail(in.where, fmt::format("{}.weight must be finite, got {}", what, in.weight));
+            }
+        } else {
+            if (!info.accepts_current) {
+                fail(in.where, fmt::format("{}: model {} takes no external current", what,
+                                           info.name));
+            }
+            if (in.type == kind::step_current_generator) {
+                if (in.times.size() != in.amplitudes.size()) {
+                    fail(in.where, fmt::format("{}: {} times but {} amplitudes", what,
+                                               in.times.size(), in.amplitudes.size()));
+                }
+                for (std::size_t k = 0; k < in.times.size(); ++k) {
+                    to_steps(in.times[k], spec.simulation.dt, what + ".times");
+                    if (k > 0 && !(in.times[k] > in.times[k - 1])) {
+                        fail(in.where, fmt::format("{}.times must increase strictly", what));
+                    }
+                }
+            }
+            if (in.type == kind::noise_generator && !(in.std >= 0)) {
+                fail(in.where, fmt::format("{}.std must be >= 0 pA, got {}", what, in.std));
+            }
+        }
+    }
+}
+
+std::vector<report_layout> lower_reports(const experiment_spec& spec,
+                                         const std::vector<population_rt>& pops,
+                                         step_t n_steps) {
+    std::vector<report_layout> out;
+    const double dt = spec.simulation.dt;
+    for (const auto& rs: spec.record.reports) {
+        const std::string what = "record.reports." + rs.name;
+        const population_rt& pop = population_named(pops, rs.population, rs.where,
+                                                    what + ".population");
+        const model_info& info = pop.model->info;
+        const std::size_t var = info.variable_index(rs.variable);
+        if (var == model_info::npos) {
+            std::string known;
+            for (const auto& v: info.variables) {
+                known += (known.empty() ? "" : ", ") + v.name;
+            }
+            fail(rs.where, fmt::format("{}: model {} has no variable '{}'; variables are: {}",
+                                       what, info.name, rs.variable,
+                                       known.empty() ? "(none)" : known));
+        }
+        report_layout r;
+        r.name = rs.name;
+        r.population = static_cast<std::size_t>(&pop - pops.data());
+        r.variable = rs.variable;
+        r.unit = std::string(canonical_unit(info.variables[var].dim));
+        if (rs.neurons.empty()) {
+            r.node_ids.resize(pop.size);
+            std::iota(r.node_ids.begin(), r.node_ids.end(), neuron_id{0});
+        } else {
+            r.node_ids = rs.neurons;
+            std::sort(r.node_ids.begin(), r.node_ids.end());
+            r.node_ids.erase(std::unique(r.node_ids.begin(), r.node_ids.end()), r.node_ids.end());
+            if (r.node_ids.back() >= pop.size) {
+                fail(rs.where, fmt::format("{}: neuron {} is outside population '{}' (size {})",
+                                           what, r.node_ids.back(), pop.name, pop.size));
+            }
+        }
+        r.interval_steps = rs.interval > 0 ? to_steps(rs.interval, dt, what + ".interval") : 1;
+        if (r.interval_steps < 1) {
+            fail(rs.where, fmt::format("{}.interval must be >= dt = {} ms", what, dt));
+        }
+        if (!(rs.start >= 0) || !(rs.stop > rs.start)) {
+            fail(rs.where, fmt::format("{}: needs 0 <= start < stop, got {} and {} ms", what,
+                                       rs.start, rs.stop));
+        }
+        r.start_step = first_step_at_or_after(rs.start, dt, n_steps);
+        const step_t stop = first_step_at_or_after(rs.stop, dt, n_steps);
+        r.n_frames = stop > r.start_step
+                         ? static_cast<std::size_t>((stop - r.start_step + r.interval_steps - 1) /
+                                                    r.interval_steps)
+                         : 0;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+// Partition boundaries: P nearly equal ranges of global ids.
+std::vector<neuron_id> partition_bounds(std::size_t n, int p) {
+    std::vector<neuron_id> b(static_cast<std::size_t>(p) + 1);
+    for (int k = 0; k <= p; ++k) {
+        // n < 2^32 and p < 2^31, so the product fits in 64 bits.
+        b[static_cast<std::size_t>(k)] = static_cast<neuron_id>(
+            static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(k) /
+            static_cast<std::uint64_t>(p));
+    }
+    return b;
+}
+
+// Builds the incoming synapses of one partition in three passes: count the synapses of every
+// source row, fill the rows (regenerating the same draws), then cut every row into delay
+// segments. Peak memory: 12 bytes per synapse, 8 of which remain.
+class synapse_builder {
+public:
+    synapse_builder(partition& part, const network& net, const std::vector<projection_rt>& projs) :
+        part_(part), net_(net), projs_(projs) {}
+
+    void build() {
+        std::vector<std::uint32_t> row_start(net_.n_neurons + 1, 0);
+        for (const auto& pr: projs_) {
+            generate(pr, false, [&](neuron_id src, std::uint32_t, float, step_t) {
+                ++row_start[src + 1];
+            });
+        }
+        std::uint64_t total = 0;
+        for (std::size_t s = 1; s <= net_.n_neurons; ++s) {
+            total += row_start[s];
+            if (total > std::numeric_limits<std::uint32_t>::max() - 1) {
+                throw error(fmt::format("partition of neurons [{}, {}) would hold more than 2^32 "
+                                        "synapses; use more partitions",
+                                        part_.first_gid, part_.end_gid));
+            }
+            row_start[s] = static_cast<std::uint32_t>(total);
+        }
+        auto& st = part_.synapses;
+        st.target.resize(total);
+        st.weight.resize(total);
+        std::vector<std::uint32_t> delay(total);
+        std::vector<std::uint32_t> fill(row_start.begin(), row_start.end() - 1);
+        for (const auto& pr: projs_) {
+            generate(pr, true, [&](neuron_id src, std::uint32_t slot, float w, step_t d) {
+                const std::uint32_t k = fill[src]++;
+                st.target[k] = slot;
+                st.weight[k] = w;
+                delay[k] = static_cast<std::uint32_t>(d);
+            });
+        }
+        cut_segments(row_start, delay);
+    }
+
+private:
+    // Calls emit(source gid, input slot, weight, delay steps) for every synapse of projection
+    // `pr` whose target is in this partition, in the projection's canonical order.
+    // Without values (the counting pass) weight and delay are 0 and not drawn.
+    template <typename Emit>
+    void generate(const projection_rt& pr, bool values, Emit emit) {
+        const population_rt& src = *pr.source;
+        const population_rt& tgt = *pr.target;
+        const projection_spec& ps = *pr.spec;
+        const neuron_id lo = std::max(tgt.first_gid, part_.first_gid);
+        const neuron_id hi = std::min(static_cast<neuron_id>(tgt.first_gid + tgt.size),
+                                      part_.end_gid);
+        if (lo >= hi) {
+            return;
+        }
+        const block_slot* blk = nullptr;
+        for (const auto& b: part_.blocks) {
+            if (b.first_gid == lo) {
+                blk = &b;
+            }
+        }
+        if (blk == nullptr) {
+            throw internal_error("synapse_builder: no block for the target range");
+        }
+        const bool same = &src == &tgt;
+        // Slot of (population-local target t, weight w).
+        auto slot_of = [&](std::uint32_t t, float w) {
+            const std::size_t port = pr.port >= 0 ? static_cast<std::size_t>(pr.port)
+                                                  : (w < 0 ? 1 : 0);
+            return static_cast<std::uint32_t>(blk->input_offset +
+                                              (tgt.first_gid + t - blk->first_gid) * blk->n_ports +
+                                              port);
+        };
+        auto draw = [&](rng_stream& wr, rng_stream& dr, std::size_t index, float& w, step_t& d) {
+            w = static_cast<float>(draw_value(ps.weight, wr, index));
+            d = pr.constant_delay > 0
+                    ? pr.constant_delay
+                    : delay_steps(draw_value(ps.delay, dr, index), net_.dt, pr.delay_exact,
+                                  ps.delay.where);
+        };
+        const std::uint32_t t_lo = lo - tgt.first_gid;
+        const std::uint32_t t_hi = hi - tgt.first_gid;
+        switch (pr.kind) {
+        case row_kind::target_major:
+            for (std::uint32_t t = t_lo; t < t_hi; ++t) {
+                rng_stream conn(pr.conn_key, t, 0);
+                row_partners(ps.connectivity, src.size, t, same, conn, scratch_, partners_);
+                rng_stream wr(pr.weight_key, t, 0);
+                rng_stream dr(pr.delay_key, t, 0);
+                const std::size_t base = ps.connectivity.type == connectivity_spec::rule::one_to_one
+                                             ? t
+                                             : static_cast<std::size_t>(t) * partners_.size();
+                for (std::size_t k = 0; k < partners_.size(); ++k) {
+                    float w = 0;
+                    step_t d = 0;
+                    if (values) {
+                        draw(wr, dr, base + k, w, d);
+                    }
+                    emit(src.first_gid + partners_[k], slot_of(t, w), w, d);
+                }
+            }
+            return;
+        case row_kind::source_major:
+            for (std::uint32_t s = 0; s < src.size; ++s) {
+                rng_stream conn(pr.conn_key, s, 0);
+                row_partners(ps.connectivity, tgt.size, s, same, conn, scratch_, partners_);
+                rng_stream wr(pr.weight_key, s, 0);
+                rng_stream dr(pr.delay_key, s, 0);
+                for (std::size_t k = 0; k < partners_.size(); ++k) {
+                    const std::uint32_t t = partners_[k];
+                    float w = 0;
+                    step_t d = 0;
+                    if (values) {
+                        draw(wr, dr, k, w, d);  // drawn for every synapse: streams stay aligned
+                    }
+                    if (t >= t_lo && t < t_hi) {
+                        emit(src.first_gid + s, slot_of(t, w), w, d);
+                    }
+                }
+            }
+            return;
+        case row_kind::whole:
+            if (ps.connectivity.type == connectivity_spec::rule::fixed_total_number) {
+                rng_stream conn(pr.conn_key, 0, 0);
+                std::uint64_t i = 0;
+                total_number_pairs(ps.connectivity, src.size, tgt.size, same, conn,
+                                   [&](std::uint32_t s, std::uint32_t t) {
+                                       if (t >= t_lo && t < t_hi) {
+                                           float w = 0;
+                                           step_t d = 0;
+                                           if (values) {
+                                               rng_stream wr(pr.weight_key, 0, i);
+                                               rng_stream dr(pr.delay_key, 0, i);
+                                               draw(wr, dr, i, w, d);
+                                           }
+                                           emit(src.first_gid + s, slot_of(t, w), w, d);
+                                       }
+                                       ++i;
+                                   });
+            } else {
+                const auto& edges = ps.connectivity.edges;
+                for (std::size_t i = 0; i < edges.size(); ++i) {
+                    const edge_spec& e = edges[i];
+                    if (e.target < t_lo || e.target >= t_hi) {
+                        continue;
+                    }
+                    float w = 0;
+                    step_t d = 0;
+                    if (values) {
+                        rng_stream wr(pr.weight_key, 0, i);
+                        rng_stream dr(pr.delay_key, 0, i);
+                        draw(wr, dr, i, w, d);
+                        if (!std::isnan(e.weight)) {
+                            w = static_cast<float>(e.weight);
+                        }
+                        if (!std::isnan(e.delay)) {
+                            d = delay_steps(e.delay, net_.dt, true, ps.where);
+                        }
+                    }
+                    emit(src.first_gid + e.source, slot_of(e.target, w), w, d);
+                }
+            }
+            return;
+        }
+    }
+
+    // Sorts every row by delay (stably: the canonical order survives within a delay) and
+    // records the segments of equal delay.
+    void cut_segments(const std::vector<std::uint32_t>& row_start,
+                      const std::vector<std::uint32_t>& delay) {
+        auto& st = part_.synapses;
+        const std::size_t n = net_.n_neurons;
+        st.row_segment.assign(n + 1, 0);
+        st.segment_delay.clear();
+        st.segment_begin.clear();
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> order;  // (delay, index)
+        std::vector<std::uint32_t> tmp_target;
+        std::vector<float> tmp_weight;
+        for (std::size_t s = 0; s < n; ++s) {
+            st.row_segment[s] = static_cast<std::uint32_t>(st.segment_delay.size());
+            const std::uint32_t b = row_start[s];
+            const std::uint32_t e = row_start[s + 1];
+            if (b == e) {
+                continue;
+            }
+            bool uniform = true;
+            for (std::uint32_t k = b + 1; k < e; ++k) {
+                uniform = uniform && delay[k] == delay[b];
+            }
+            if (!uniform) {
+                order.clear();
+                for (std::uint32_t k = b; k < e; ++k) {
+                    order.emplace_back(delay[k], k);
+                }
+                std::stable_sort(order.begin(), order.end(),
+                                 [](const auto& x, const auto& y) { return x.first < y.first; });
+                tmp_target.assign(st.target.begin() + b, st.target.begin() + e);
+                tmp_weight.assign(st.weight.begin() + b, st.weight.begin() + e);
+                for (std::uint32_t k = 0; k < e - b; ++k) {
+                    st.target[b + k] = tmp_target[order[k].second - b];
+                    st.weight[b + k] = tmp_weight[order[k].second - b];
+                }
+            }
+            std::uint32_t prev = 0;
+            for (std::uint32_t k = b; k < e; ++k) {
+                const std::uint32_t d = uniform ? delay[b] : order[k - b].first;
+                if (k == b || d != prev) {
+                    st.segment_delay.push_back(d);
+                    st.segment_begin.push_back(k);
+                    prev = d;
+                }
+            }
+        }
+        st.row_segment[n] = static_cast<std::uint32_t>(st.segment_delay.size());
+        st.segment_begin.push_back(static_cast<std::uint32_t>(st.target.size()));
+        st.segment_delay.shrink_to_fit();
+        st.segment_begin.shrink_to_fit();
+    }
+
+    partition& part_;
+    const network& net_;
+    const std::vector<projection_rt>& projs_;
+    row_scratch scratch_;
+    std::vector<std::uint32_t> partners_;
+};
+
+void make_blocks(partition& part, const network& net) {
+    std::size_t input_offset = 0;
+    for (std::size_t pi = 0; pi < net.populations.size(); ++pi) {
+        const population_rt& pop = net.populations[pi];
+        const neuron_id lo = std::max(pop.first_gid, part.first_gid);
+        const neuron_id hi = std::min(static_cast<neuron_id>(pop.first_gid + pop.size),
+                                      part.end_gid);
+        if (lo >= hi) {
+            continue;
+        }
+        block_slot b;
+        b.population = pi;
+        b.first_in_population = lo - pop.first_gid;
+        b.count = hi - lo;
+        b.first_gid = lo;
+        b.n_ports = pop.model->info.ports.size();
+        b.input_offset = input_offset;
+        b.neuron_offset = lo - part.first_gid;
+        b.info = &pop.model->info;
+        const block_args args{pop.model->info, pop.params,           pop.initial,
+                              b.first_in_population, b.count,        lo,
+                              net.dt,                net.seed,       pop.spike_steps};
+        try {
+            b.block = pop.model->make_block(args);
+        }
+        catch (const error& e) {
+            fail(pop.where, fmt::format("population '{}': {}", pop.name, e.what()));
+        }
+        input_offset += b.count * b.n_ports;
+        part.blocks.push_back(std::move(b));
+    }
+}
+
+// The neurons of `in` that lie in this partition: (partition neuron index, gid) pairs.
+template <typename Emit>
+void device_targets(const input_spec& in, const population_rt& pop, const partition& part,
+                    Emit emit) {
+    auto visit = [&](neuron_id local) {
+        const neuron_id gid = pop.first_gid + local;
+        if (gid >= part.first_gid && gid < part.end_gid) {
+            emit(gid);
+        }
+    };
+    if (in.neurons.empty()) {
+        for (neuron_id k = 0; k < pop.size; ++k) {
+            visit(k);
+        }
+    } else {
+        for (neuron_id k: in.neurons) {
+            visit(k);
+        }
+    }
+}
+
+void make_devices(partition& part, const experiment_spec& spec, const network& net) {
+    using kind = input_spec::kind;
+    const double dt = net.dt;
+    for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+        const input_spec& in = spec.inputs[i];
+        const population_rt* pop = nullptr;
+        for (const auto& p: net.populations) {
+            if (p.name == in.target) {
+                pop = &p;
+            }
+        }
+        const block_slot* blk = nullptr;
+        for (const auto& b: part.blocks) {
+            if (&net.populations[b.population] == pop) {
+                blk = &b;
+            }
+        }
+        if (blk == nullptr) {
+            continue;  // no target neuron in this partition
+        }
+        const step_t start = first_step_at_or_after(in.start, dt, net.n_steps);
+        const step_t stop = first_step_at_or_after(in.stop, dt, net.n_steps);
+        switch (in.type) {
+        case kind::poisson_generator: {
+            poisson_device d;
+            d.key = stream_key(net.seed, stream::poisson_input, i);
+            d.lambda = in.rate * dt * 1e-3;
+            d.exp_minus_lambda = std::exp(-d.lambda);
+            d.weight = in.weight;
+            d.start = start;
+            d.stop = stop;
+            const std::size_t port = in.receptor.empty()
+                                         ? (pop->model->info.ports_by_sign && in.weight < 0 ? 1 : 0)
+                                         : pop->model->info.port_index(in.receptor);
+            device_targets(in, *pop, part, [&](neuron_id gid) {
+                d.slots.push_back(static_cast<std::uint32_t>(
+                    blk->input_offset + (gid - blk->first_gid) * blk->n_ports + port));
+                d.gids.push_back(gid);
+            });
+            part.poisson.push_back(std::move(d));
+            break;
+        }
+        case kind::noise_generator: {
+            noise_device d;
+            d.key = stream_key(net.seed, stream::noise_input, i);
+            d.mean = in.mean;
+            d.std = in.std;
+            d.start = start;
+            d.stop = stop;
+            device_targets(in, *pop, part, [&](neuron_id gid) {
+                d.neurons.push_back(gid - part.first_gid);
+                d.gids.push_back(gid);
+            });
+            part.noise.push_back(std::move(d));
+            break;
+        }
+        case kind::dc_generator:
+        case kind::step_current_generator: {
+            current_device d;
+            device_targets(in, *pop, part,
+                           [&](neuron_id gid) { d.neurons.push_back(gid - part.first_gid); });
+            const auto device = static_cast<std::uint32_t>(part.currents.size());
+            part.currents.push_back(std::move(d));
+            if (start >= stop) {
+                break;
+            }
+            if (in.type == kind::dc_generator) {
+                part.heap.push(start, device, in.amplitude);
+            } else {
+                double before = 0;  // amplitude in effect before the first switch time
+                for (std::size_t k = 0; k < in.times.size(); ++k) {
+                    const step_t at = to_steps(in.times[k], dt, "step current time");
+                    if (at < start) {
+                        before = in.amplitudes[k];
+                        continue;
+                    }
+                    if (at >= stop) {
+                        break;
+                    }
+                    part.heap.push(at, device, in.amplitudes[k]);
+                }
+                if (before != 0) {
+                    part.heap.push(start, device, before);
+                }
+            }
+            if (stop < net.n_steps) {
+                part.heap.push(stop, device, 0.0);
+            }
+            break;
+        }
+        }
+    }
+    // Blocks receive a current span only if a current device reaches them.
+    for (auto& b: part.blocks) {
+        for (const auto& d: part.currents) {
+            for (std::uint32_t n: d.neurons) {
+                b.has_current = b.has_current || (n >= b.neuron_offset && n < b.neuron_offset + b.count);
+            }
+        }
+        for (const auto& d: part.noise) {
+            for (std::uint32_t n: d.neurons) {
+                b.has_current = b.has_current || (n >= b.neuron_offset && n < b.neuron_offset + b.count);
+            }
+        }
+    }
+}
+
+void make_report_parts(partition& part, const network& net) {
+    for (std::size_t r = 0; r < net.reports.size(); ++r) {
+        const report_layout& rl = net.reports[r];
+        const population_rt& pop = net.populations[rl.population];
+        report_part rp;
+        rp.report = r;
+        rp.variable = pop.model->info.variable_index(rl.variable);
+        rp.start = rl.start_step;
+        rp.interval = rl.interval_steps;
+        rp.stop = rl.start_step + static_cast<step_t>(rl.n_frames) * rl.interval_steps;
+        rp.width = rl.node_ids.size();
+        for (std::size_t bi = 0; bi < part.blocks.size(); ++bi) {
+            const block_slot& b = part.blocks[bi];
+            if (b.population != rl.population) {
+                continue;
+            }
+            report_part::piece piece;
+            piece.block = bi;
+            for (std::size_t c = 0; c < rl.node_ids.size(); ++c) {
+                const neuron_id gid = pop.first_gid + rl.node_ids[c];
+                if (gid >= b.first_gid && gid < b.first_gid + b.count) {
+                    piece.local.push_back(gid - b.first_gid);
+                    piece.column.push_back(static_cast<std::uint32_t>(c));
+                }
+            }
+            if (!piece.local.empty()) {
+                piece.scratch.resize(piece.local.size());
+                rp.pieces.push_back(std::move(piece));
+            }
+        }
+        if (!rp.pieces.empty() && rl.n_frames > 0) {
+            part.reports.push_back(std::move(rp));
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<population_rt> lower_populations(const experiment_spec& spec,
+                                             const model_registry& models) {
+    const auto& sim = spec.simulation;
+    if (!(sim.dt > 0) || !std::isfinite(sim.dt)) {
+        fail(sim.where, fmt::format("simulation.dt must be a finite time > 0 ms, got {}", sim.dt));
+    }
+    if (!(sim.duration > 0) || !std::isfinite(sim.duration)) {
+        fail(sim.where, fmt::format("simulation.duration must be a finite time > 0 ms, got {}",
+                                    sim.duration));
+    }
+    if (spec.populations.empty()) {
+        fail(spec.source_path, "the experiment has no populations");
+    }
+    std::vector<population_rt> out;
+    std::uint64_t next_gid = 0;
+    for (const auto& ps: spec.populations) {
+        for (const auto& other: out) {
+            if (other.name == ps.name) {
+                fail(ps.where, fmt::format("population '{}' is defined twice", ps.name));
+            }
+        }
+        population_rt p;
+        p.name = ps.name;
+        p.where = ps.where;
+        p.model = models.find(ps.model);
+        if (p.model == nullptr) {
+            std::string known;
+            for (const auto& n: models.names()) {
+                known += (known.empty() ? "" : ", ") + n;
+            }
+            fail(ps.where, fmt::format("population '{}': unknown model '{}'; models are: {}",
+                                       ps.name, ps.model, known));
+        }
+        if (ps.size == 0) {
+            fail(ps.where, fmt::format("population '{}': size must be >= 1", ps.name));
+        }
+        if (next_gid + ps.size > std::numeric_limits<neuron_id>::max()) {
+            fail(ps.where, "the network has more than 2^32 - 1 neurons");
+        }
+        p.first_gid = static_cast<neuron_id>(next_gid);
+        p.size = ps.size;
+        next_gid += ps.size;
+        p.params = lower_params(ps, p.model->info, sim.seed, p.first_gid);
+        p.initial = lower_initial(ps, p.model->info, sim.seed, p.first_gid);
+        if (p.model->validate != nullptr) {
+            try {
+                p.model->validate(p.params, p.size);
+            }
+            catch (const error& e) {
+                fail(ps.where, fmt::format("population '{}' ({}): {}", ps.name, p.model->info.name,
+                                           e.what()));
+            }
+        }
+        if (!ps.spike_times.empty() && !p.model->info.uses_spike_times) {
+            fail(ps.where, fmt::format("population '{}': model {} takes no spike_times", ps.name,
+                                       p.model->info.name));
+        }
+        p.spike_steps = spike_steps_of(ps, sim.dt);
+        out.push_back(std::move(p));
+    }
+    for (const auto& name: spec.record.spikes) {
+        for (auto& p: out) {
+            p.spikes_recorded = p.spikes_recorded || p.name == name;
+        }
+        population_named(out, name, spec.source_path, "record.spikes");
+    }
+    return out;
+}
+
+void check_experiment(const experiment_spec& spec, const model_registry& models) {
+    const auto pops = lower_populations(spec, models);
+    const step_t n_steps = to_steps(spec.simulation.duration, spec.simulation.dt,
+                                    "simulation.duration");
+    lower_projections(spec, pops);
+    check_inputs(spec, pops);
+    lower_reports(spec, pops, n_steps);
+}
+
+network build_network(const experiment_spec& spec, const model_registry& models,
+                      int n_partitions, oneapi::tbb::task_arena& arena) {
+    network net;
+    net.dt = spec.simulation.dt;
+    net.seed = spec.simulation.seed;
+    net.populations = lower_populations(spec, models);
+    net.n_steps = to_steps(spec.simulation.duration, net.dt, "simulation.duration");
+    const auto projs = lower_projections(spec, net.populations);
+    check_inputs(spec, net.populations);
+    net.reports = lower_reports(spec, net.populations, net.n_steps);
+    for (const auto& p: net.populations) {
+        net.n_neurons += p.size;
+    }
+    const int P = std::max(1, std::min<int>(n_partitions, static_cast<int>(net.n_neurons)));
+    const auto bounds = partition_bounds(net.n_neurons, P);
+    net.partitions.resize(static_cast<std::size_t>(P));
+    arena.execute([&] {
+        oneapi::tbb::parallel_for(0, P, [&](int k) {
+            auto part = std::make_unique<partition>();
+            part->first_gid = bounds[static_cast<std::size_t>(k)];
+            part->end_gid = bounds[static_cast<std::size_t>(k) + 1];
+            make_blocks(*part, net);
+            synapse_builder(*part, net, projs).build();
+            make_devices(*part, spec, net);
+            make_report_parts(*part, net);
+            net.partitions[static_cast<std::size_t>(k)] = std::move(part);
+        });
+    });
+    step_t min_d = std::numeric_limits<step_t>::max();
+    step_t max_d = 0;
+    for (const auto& part: net.partitions) {
+        net.n_synapses += part->synapses.n_synapses();
+        net.synapse_bytes += part->synapses.bytes();
+        for (std::uint32_t d: part->synapses.segment_delay) {
+            min_d = std::min<step_t>(min_d, d);
+            max_d = std::max<step_t>(max_d, d);
+        }
+    }
+    net.min_delay = max_d == 0 ? 0 : min_d;
+    net.max_delay = max_d;
+    return net;
+}
+
+}  // namespace glia

@@ -1,0 +1,62 @@
+#pragma once
+// The only bridge from description to engine: experiment_spec -> network.
+// Lowers every population (parameters resolved, checked, per-neuron values drawn), splits the
+// neurons into partitions, and builds in parallel each partition's blocks, incoming synapses,
+// devices and report pieces. Deterministic: the network does not depend on the thread or
+// partition count (every draw is keyed by global ids, see glia/rng.hpp).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <oneapi/tbb/task_arena.h>
+
+#include <glia/model_registry.hpp>
+#include <glia/recording.hpp>
+#include <glia/spec.hpp>
+#include <glia/types.hpp>
+
+#include "core/partition.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace glia {
+
+struct population_rt {
+    std::string name;
+    const neuron_model* model = nullptr;
+    neuron_id first_gid = 0;
+    std::size_t size = 0;
+    value_table params;   // one entry per model parameter, defaults filled in
+    value_table initial;  // one entry per model variable, empty where the model default applies
+    std::vector<std::vector<step_t>> spike_steps;  // spike_source_array: emission steps per neuron
+    bool spikes_recorded = false;
+    std::string where;
+};
+
+struct network {
+    double dt = 0.1;  // [ms]
+    step_t n_steps = 0;
+    std::uint64_t seed = 0;
+    std::vector<population_rt> populations;
+    std::vector<std::unique_ptr<partition>> partitions;
+    std::vector<report_layout> reports;
+    std::size_t n_neurons = 0;
+    std::size_t n_synapses = 0;
+    std::size_t synapse_bytes = 0;
+    step_t min_delay = 0;  // [steps]; 0 when there are no synapses
+    step_t max_delay = 0;  // [steps]
+};
+
+// Lowers and checks populations, projections, inputs and reports without building anything
+// large. Throws glia::error (located with the spec's `where`) on the first problem.
+std::vector<population_rt> lower_populations(const experiment_spec& spec,
+                                             const model_registry& models);
+
+network build_network(const experiment_spec& spec, const model_registry& models,
+                      int n_partitions, oneapi::tbb::task_arena& arena);
+
+}  // namespace glia
