@@ -1,0 +1,125 @@
+#include "models/neuron/iaf_psc_delta.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include <glia/error.hpp>
+
+#include "models/neuron/lowering.hpp"
+
+namespace glia::models {
+namespace {
+
+// Parameter indices: the order of model_info::params below.
+enum param : std::size_t { E_L, C_m, tau_m, t_ref, V_th, V_reset, I_e, V_min };
+
+// Exact integration of  C_m dV/dt = -C_m (V - E_L) / tau_m + I_e + I(t)  for input held
+// constant over a step; each input spike adds its weight [mV] to V at the end of its step.
+// Input arriving while the neuron is refractory is discarded (NEST's default).
+class iaf_psc_delta_block final: public neuron_block {
+public:
+    explicit iaf_psc_delta_block(const block_args& a) {
+        const auto& p = a.params;
+        E_L_ = p.scalar(E_L);
+        V_th_ = p.scalar(V_th);
+        V_reset_ = p.scalar(V_reset);
+        V_min_ = p.scalar(V_min);
+        I_e_ = p.scalar(I_e);
+        P33_ = std::exp(-a.dt / p.scalar(tau_m));
+        P30_ = -p.scalar(tau_m) / p.scalar(C_m) * std::expm1(-a.dt / p.scalar(tau_m));
+        ref_steps_ = steps_of(p.scalar(t_ref), a.dt, "t_ref");
+        V_m_.resize(a.count);
+        refractory_.assign(a.count, 0);
+        for (std::size_t i = 0; i < a.count; ++i) {
+            V_m_[i] = a.initial.has(0) ? a.initial.at(0, a.first + i) : E_L_;
+        }
+    }
+
+    void advance(step_t, std::span<const double> input, std::span<const double> current,
+                 std::vector<std::uint32_t>& spiked) override {
+        const std::size_t n = V_m_.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            double V = V_m_[i];
+            if (refractory_[i] == 0) {
+                const double I = current.empty() ? I_e_ : I_e_ + current[i];
+                V = E_L_ + (V - E_L_) * P33_ + P30_ * I + input[i];
+                V = std::max(V, V_min_);
+            } else {
+                --refractory_[i];
+            }
+            if (V >= V_th_) {
+                V = V_reset_;
+                refractory_[i] = ref_steps_;
+                spiked.push_back(static_cast<std::uint32_t>(i));
+            }
+            V_m_[i] = V;
+        }
+    }
+
+    void sample(std::size_t var, std::span<const std::uint32_t> local,
+                std::span<float> out) const override {
+        check_variable(var);
+        for (std::size_t k = 0; k < local.size(); ++k) {
+            out[k] = static_cast<float>(V_m_[local[k]]);
+        }
+    }
+
+    double value(std::size_t var, std::uint32_t local) const override {
+        check_variable(var);
+        return V_m_[local];
+    }
+
+private:
+    static void check_variable(std::size_t var) {
+        if (var != 0) {
+            throw internal_error(fmt::format("iaf_psc_delta has no variable {}", var));
+        }
+    }
+
+    double E_L_, V_th_, V_reset_, V_min_, I_e_;  // [mV], [pA]
+    double P33_;                                 // exp(-dt / tau_m)
+    double P30_;                                 // (1 - exp(-dt / tau_m)) tau_m / C_m [mV/pA]
+    std::int32_t ref_steps_;
+    std::vector<double> V_m_;               // membrane potential [mV]
+    std::vector<std::int32_t> refractory_;  // refractory steps left
+};
+
+void validate(const value_table& p, std::size_t) {
+    if (!(p.scalar(V_reset) < p.scalar(V_th))) {
+        throw error(fmt::format("V_reset ({} mV) must be below V_th ({} mV)", p.scalar(V_reset),
+                                p.scalar(V_th)));
+    }
+}
+
+std::unique_ptr<neuron_block> make(const block_args& a) {
+    return std::make_unique<iaf_psc_delta_block>(a);
+}
+
+}  // namespace
+
+neuron_model iaf_psc_delta_model() {
+    model_info info;
+    info.name = "iaf_psc_delta";
+    info.aliases = {"IF_curr_delta"};
+    info.doc = "leaky integrate-and-fire, delta synapses (voltage jumps), exact integration";
+    info.params = {
+        {"E_L", dimension::voltage, -70.0, "resting potential"},
+        {"C_m", dimension::capacitance, 250.0, "membrane capacitance", value_range::positive},
+        {"tau_m", dimension::time, 10.0, "membrane time constant", value_range::positive},
+        {"t_ref", dimension::time, 2.0, "refractory period", value_range::non_negative},
+        {"V_th", dimension::voltage, -55.0, "spike threshold"},
+        {"V_reset", dimension::voltage, -70.0, "reset potential"},
+        {"I_e", dimension::current, 0.0, "constant external current"},
+        {"V_min", dimension::voltage, -std::numeric_limits<double>::infinity(),
+         "lower bound of the membrane potential"},
+    };
+    info.variables = {{"V_m", dimension::voltage, "membrane potential (default: E_L)"}};
+    info.ports = {{"spike", dimension::voltage, "voltage jump per spike"}};
+    info.accepts_current = true;
+    return neuron_model{std::move(info), validate, make};
+}
+
+}  // namespace glia::models

@@ -1,0 +1,170 @@
+#include "models/neuron/iaf_psc_exp.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include <glia/error.hpp>
+
+#include "models/neuron/lowering.hpp"
+
+namespace glia::models {
+namespace {
+
+// Parameter indices: the order of model_info::params below.
+enum param : std::size_t { E_L, C_m, tau_m, t_ref, V_th, V_reset, tau_syn_ex, tau_syn_in, I_e };
+// Variable indices: the order of model_info::variables below.
+enum variable : std::size_t { V_m, I_syn_ex, I_syn_in };
+
+// Exact integration (Rotter & Diesmann 1999) of
+//   dV/dt     = -(V - E_L)/tau_m + (I_syn_ex + I_syn_in + I_e + I_ext)/C_m
+//   dI_syn/dt = -I_syn/tau_syn                    (ex and in each with its own tau_syn)
+// with I_ext held constant over a step; input spikes add their weight [pA] to I_syn at the
+// end of the step they are delivered in. Same step as NEST iaf_psc_exp::update.
+class iaf_psc_exp_block final: public neuron_block {
+public:
+    explicit iaf_psc_exp_block(const block_args& a) {
+        const auto& p = a.params;
+        E_L_ = p.scalar(E_L);
+        V_th_ = p.scalar(V_th);
+        V_reset_ = p.scalar(V_reset);
+        I_e_ = p.scalar(I_e);
+        const double tm = p.scalar(tau_m);
+        const double cm = p.scalar(C_m);
+        P22_ = std::exp(-a.dt / tm);
+        P20_ = -tm / cm * std::expm1(-a.dt / tm);
+        P11ex_ = std::exp(-a.dt / p.scalar(tau_syn_ex));
+        P11in_ = std::exp(-a.dt / p.scalar(tau_syn_in));
+        P21ex_ = psc_exp_propagator(a.dt, p.scalar(tau_syn_ex), tm, cm);
+        P21in_ = psc_exp_propagator(a.dt, p.scalar(tau_syn_in), tm, cm);
+        ref_steps_ = steps_of(p.scalar(t_ref), a.dt, "t_ref");
+
+        V_m_.resize(a.count);
+        I_ex_.resize(a.count);
+        I_in_.resize(a.count);
+        refractory_.assign(a.count, 0);
+        for (std::size_t k = 0; k < a.count; ++k) {
+            const std::size_t i = a.first + k;
+            V_m_[k] = a.initial.has(V_m) ? a.initial.at(V_m, i) : E_L_;
+            I_ex_[k] = a.initial.has(I_syn_ex) ? a.initial.at(I_syn_ex, i) : 0.0;
+            I_in_[k] = a.initial.has(I_syn_in) ? a.initial.at(I_syn_in, i) : 0.0;
+        }
+    }
+
+    void advance(step_t, std::span<const double> input, std::span<const double> current,
+                 std::vector<std::uint32_t>& spiked) override {
+        const std::size_t n = V_m_.size();
+        const bool has_current = !current.empty();
+        for (std::size_t i = 0; i < n; ++i) {
+            double V = V_m_[i];
+            double I_ex = I_ex_[i];
+            double I_in = I_in_[i];
+            if (refractory_[i] == 0) {
+                const double I = has_current ? I_e_ + current[i] : I_e_;
+                V = E_L_ + (V - E_L_) * P22_ + I * P20_ + I_ex * P21ex_ + I_in * P21in_;
+            } else {
+                --refractory_[i];  // V stays at V_reset
+            }
+            // Input delivered in this step lands at its end, refractory or not (NEST).
+            I_ex = I_ex * P11ex_ + input[2 * i];
+            I_in = I_in * P11in_ + input[2 * i + 1];
+            if (V >= V_th_) {
+                V = V_reset_;
+                refractory_[i] = ref_steps_;
+                spiked.push_back(static_cast<std::uint32_t>(i));
+            }
+            V_m_[i] = V;
+            I_ex_[i] = I_ex;
+            I_in_[i] = I_in;
+        }
+    }
+
+    void sample(std::size_t var, std::span<const std::uint32_t> local,
+                std::span<float> out) const override {
+        const auto& v = column(var);
+        for (std::size_t k = 0; k < local.size(); ++k) {
+            out[k] = static_cast<float>(v[local[k]]);
+        }
+    }
+
+    double value(std::size_t var, std::uint32_t local) const override { return column(var)[local]; }
+
+private:
+    const std::vector<double>& column(std::size_t var) const {
+        switch (var) {
+        case V_m:
+            return V_m_;
+        case I_syn_ex:
+            return I_ex_;
+        case I_syn_in:
+            return I_in_;
+        default:
+            throw internal_error(fmt::format("iaf_psc_exp has no variable {}", var));
+        }
+    }
+
+    double E_L_, V_th_, V_reset_;  // [mV]
+    double I_e_;                   // [pA]
+    double P22_;                   // exp(-dt / tau_m)
+    double P20_;                   // (1 - exp(-dt / tau_m)) tau_m / C_m  [mV/pA]
+    double P11ex_, P11in_;         // exp(-dt / tau_syn)
+    double P21ex_, P21in_;         // synaptic current -> V over one step  [mV/pA]
+    std::int32_t ref_steps_;
+    std::vector<double> V_m_;               // membrane potential [mV]
+    std::vector<double> I_ex_;              // excitatory synaptic current [pA]
+    std::vector<double> I_in_;              // inhibitory synaptic current [pA] (<= 0 normally)
+    std::vector<std::int32_t> refractory_;  // refractory steps left
+};
+
+void validate(const value_table& p, std::size_t) {
+    if (!(p.scalar(V_reset) < p.scalar(V_th))) {
+        throw error(fmt::format("V_reset ({} mV) must be below V_th ({} mV)", p.scalar(V_reset),
+                                p.scalar(V_th)));
+    }
+}
+
+std::unique_ptr<neuron_block> make(const block_args& a) {
+    return std::make_unique<iaf_psc_exp_block>(a);
+}
+
+}  // namespace
+
+double psc_exp_propagator(double h, double tau_syn, double tau_m, double C_m) {
+    const double d = (tau_m - tau_syn) / (tau_syn * tau_m);  // [1/ms]; exact 0 when equal
+    return h / C_m * std::exp(-h / tau_m) * one_minus_exp_over(h * d);
+}
+
+neuron_model iaf_psc_exp_model() {
+    model_info info;
+    info.name = "iaf_psc_exp";
+    info.aliases = {"IF_curr_exp"};
+    info.doc = "leaky integrate-and-fire, exponential synaptic currents, exact integration";
+    info.params = {
+        {"E_L", dimension::voltage, -70.0, "resting potential"},
+        {"C_m", dimension::capacitance, 250.0, "membrane capacitance", value_range::positive},
+        {"tau_m", dimension::time, 10.0, "membrane time constant", value_range::positive},
+        {"t_ref", dimension::time, 2.0, "refractory period", value_range::non_negative},
+        {"V_th", dimension::voltage, -55.0, "spike threshold"},
+        {"V_reset", dimension::voltage, -70.0, "reset potential"},
+        {"tau_syn_ex", dimension::time, 2.0, "decay time of excitatory synaptic current",
+         value_range::positive},
+        {"tau_syn_in", dimension::time, 2.0, "decay time of inhibitory synaptic current",
+         value_range::positive},
+        {"I_e", dimension::current, 0.0, "constant external current"},
+    };
+    info.variables = {
+        {"V_m", dimension::voltage, "membrane potential (default: E_L)"},
+        {"I_syn_ex", dimension::current, "excitatory synaptic current (default: 0)"},
+        {"I_syn_in", dimension::current, "inhibitory synaptic current (default: 0)"},
+    };
+    info.ports = {
+        {"ex", dimension::current, "excitatory current jump per spike (weights >= 0)"},
+        {"in", dimension::current,
+         "inhibitory current jump per spike (weights < 0, kept negative)"},
+    };
+    info.ports_by_sign = true;
+    info.accepts_current = true;
+    return neuron_model{std::move(info), validate, make};
+}
+
+}  // namespace glia::models
