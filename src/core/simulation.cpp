@@ -43,6 +43,12 @@ std::size_t peak_rss_bytes() {
 // and stop requests, and the memory of per-epoch buffers. Does not change results.
 constexpr step_t max_epoch_steps = 100;
 
+// Recorded data is handed to the sink in batches of at least this many bytes (or after
+// `max_batch_seconds` of wall time): epochs can be a single step, and a call per epoch would
+// cost more than the step itself.
+constexpr std::size_t batch_bytes = std::size_t{4} << 20;
+constexpr double max_batch_seconds = 0.2;
+
 }  // namespace
 
 struct simulation::state {
@@ -56,8 +62,10 @@ struct simulation::state {
     std::vector<std::uint32_t> pop_of;  // global id -> population index
     bool all_recorded = true;
     std::vector<spike_event> merged;    // one epoch's spikes of all partitions, (step, gid) order
-    std::vector<spike_event> recorded;  // the part of `merged` that goes to the sink
+    bool merged_routed = true;          // `merged` is already in the calendar queues
+    std::vector<spike_event> recorded;  // spikes of recorded populations not yet given to the sink
     std::vector<frame_buffer> frames;   // per report, this epoch's frames
+    std::vector<frame_buffer> pending;  // per report, frames not yet given to the sink
     std::vector<std::uint64_t> spike_counts;
 
     template <typename F>
@@ -88,6 +96,54 @@ struct simulation::state {
             buf.first = static_cast<std::size_t>(lo);
             buf.count = hi > lo ? static_cast<std::size_t>(hi - lo) : 0;
             buf.data.resize(buf.count * rl.node_ids.size());
+        }
+    }
+
+    // Appends this epoch's recorded spikes and frames to the batches.
+    void collect_recordings() {
+        if (all_recorded) {
+            recorded.insert(recorded.end(), merged.begin(), merged.end());
+        } else {
+            for (const spike_event& s: merged) {
+                if (net.populations[pop_of[s.gid]].spikes_recorded) {
+                    recorded.push_back(s);
+                }
+            }
+        }
+        for (std::size_t r = 0; r < frames.size(); ++r) {
+            const frame_buffer& f = frames[r];
+            if (f.count == 0) {
+                continue;
+            }
+            frame_buffer& p = pending[r];
+            if (p.count == 0) {
+                p.first = f.first;
+            }
+            p.count += f.count;
+            p.data.insert(p.data.end(), f.data.begin(), f.data.end());
+        }
+    }
+
+    std::size_t pending_bytes() const {
+        std::size_t n = recorded.size() * sizeof(spike_event);
+        for (const auto& p: pending) {
+            n += p.data.size() * sizeof(float);
+        }
+        return n;
+    }
+
+    void flush_recordings(recording_sink& sink) {
+        if (!recorded.empty()) {
+            sink.spikes(recorded);
+            recorded.clear();
+        }
+        for (std::size_t r = 0; r < pending.size(); ++r) {
+            frame_buffer& p = pending[r];
+            if (p.count > 0) {
+                sink.frames(r, p.first, p.count, p.data);
+                p.count = 0;
+                p.data.clear();
+            }
         }
     }
 
@@ -157,6 +213,7 @@ simulation::simulation(const experiment_spec& spec, const model_registry& models
     }
     st.layout.reports = net.reports;
     st.frames.resize(net.reports.size());
+    st.pending.resize(net.reports.size());
     st.spike_counts.assign(net.populations.size(), 0);
 
     st.log->info("built network: {} neurons, {} synapses ({:.1f} bytes/synapse), {} partitions, "
@@ -187,34 +244,33 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
     run_summary summary;
     summary.status = run_status::completed;
 
+    auto last_batch = t0;
     while (st.now < net.n_steps) {
         const step_t from = st.now;
         const step_t to = std::min(from + st.epoch, net.n_steps);
         st.size_frames(from, to);
-        st.for_each_partition([&](partition& p) { p.run_epoch(from, to, st.frames); });
+        // One parallel region per epoch: route the previous epoch's spikes (all due at or
+        // after `from`, since an epoch is at most min_delay long), then advance.
+        const bool route = !st.merged_routed;
+        st.for_each_partition([&](partition& p) {
+            if (route) {
+                p.route(st.merged);
+            }
+            p.run_epoch(from, to, st.frames);
+        });
         st.merge_spikes(from, to);
-        st.for_each_partition([&](partition& p) { p.route(st.merged); });
-
+        st.merged_routed = false;
         for (const spike_event& s: st.merged) {
             ++st.spike_counts[st.pop_of[s.gid]];
         }
-        if (st.all_recorded) {
-            sink.spikes(st.merged);
-        } else {
-            st.recorded.clear();
-            for (const spike_event& s: st.merged) {
-                if (net.populations[st.pop_of[s.gid]].spikes_recorded) {
-                    st.recorded.push_back(s);
-                }
-            }
-            sink.spikes(st.recorded);
-        }
-        for (std::size_t r = 0; r < st.frames.size(); ++r) {
-            if (st.frames[r].count > 0) {
-                sink.frames(r, st.frames[r].first, st.frames[r].count, st.frames[r].data);
-            }
-        }
+        st.collect_recordings();
         st.now = to;
+        if (st.pending_bytes() >= batch_bytes ||
+            std::chrono::duration<double>(clock_type::now() - last_batch).count() >=
+                max_batch_seconds) {
+            st.flush_recordings(sink);
+            last_batch = clock_type::now();
+        }
 
         const bool stop = control.stop != nullptr && control.stop->load(std::memory_order_relaxed);
         if (control.on_progress &&
@@ -244,6 +300,12 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
         }
     }
 
+    // Leave no spike unrouted: the queues then hold the complete future of the network.
+    if (!st.merged_routed) {
+        st.for_each_partition([&](partition& p) { p.route(st.merged); });
+        st.merged_routed = true;
+    }
+    st.flush_recordings(sink);
     summary.steps_done = st.now;
     summary.wall_seconds = seconds_since(t0);
     summary.build_seconds = st.report.build_seconds;

@@ -23,7 +23,8 @@ row_kind row_kind_of(connectivity_spec::rule r) {
 
 namespace {
 
-// k distinct values from [0, n) \ {skip} (skip = n: none), by Floyd's algorithm; ascending.
+// k distinct values from [0, n) \ {skip} (skip = n: none), by Floyd's algorithm, in
+// generation order.
 void distinct_sample(std::size_t n, std::size_t skip, std::uint64_t k, rng_stream& rng,
                      row_scratch& s, std::vector<std::uint32_t>& out) {
     const std::size_t n_eff = skip < n ? n - 1 : n;
@@ -47,7 +48,6 @@ void distinct_sample(std::size_t n, std::size_t skip, std::uint64_t k, rng_strea
         // Candidates live in [0, n_eff); shift past the excluded id.
         out.push_back(skip < n && t >= skip ? t + 1 : t);
     }
-    std::sort(out.begin(), out.end());
 }
 
 void with_replacement(std::size_t n, std::size_t skip, std::uint64_t k, rng_stream& rng,
@@ -57,7 +57,6 @@ void with_replacement(std::size_t n, std::size_t skip, std::uint64_t k, rng_stre
         auto t = static_cast<std::uint32_t>(rng.below(n_eff));
         out.push_back(skip < n && t >= skip ? t + 1 : t);
     }
-    std::sort(out.begin(), out.end());
 }
 
 }  // namespace

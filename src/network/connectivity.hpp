@@ -8,8 +8,11 @@
 //   source-major rules (one row per source): fixed_outdegree
 //   whole-projection rules (one sequence):   fixed_total_number, from_list
 //
-// Partners inside a row are in ascending order of population-local id; this order, with the
-// row order, is the projection's canonical synapse order (the order lists of weights follow).
+// Partners inside a row come in generation order (ascending ids for all_to_all,
+// pairwise_bernoulli and one_to_one; draw order for the fixed-degree rules). With the row
+// order this is the projection's canonical synapse order, the order lists of weights follow.
+// Sorting the drawn rows would buy nothing: a source's row in a partition is filled target by
+// target, so the delivery order is ascending in targets whatever the order inside a row.
 
 #include <cstdint>
 #include <vector>

@@ -383,7 +383,7 @@ double max_difference(const std::vector<double>& a, const std::vector<double>& b
     return d;
 }
 
-TEST(iaf_cond_exp_validation, default_substeps_stay_within_1e_6_mV_of_a_1000_substep_reference) {
+TEST(iaf_cond_exp_validation, default_substeps_stay_within_2e_6_mV_of_a_1000_substep_reference) {
     // Subthreshold (V_th out of reach): the error of the integration alone, over 1 s.
     const auto ref = run_coba_reference(1e9, 0.0);
     const auto model = run_coba(0, 1e9, 0.0);
@@ -393,8 +393,9 @@ TEST(iaf_cond_exp_validation, default_substeps_stay_within_1e_6_mV_of_a_1000_sub
         const auto& info = r.find("iaf_cond_exp")->info;
         return info.params[info.param_index("substeps")].default_value;
     }();
-    EXPECT_EQ(model_default, 4.0);  // the default whose error docs/models/iaf_cond_exp.md states
-    EXPECT_LT(max_difference(model.V, ref.V), 1e-6);  // measured: 1.0e-7 mV
+    EXPECT_EQ(model_default, 2.0);  // the default whose error docs/models/iaf_cond_exp.md states
+    EXPECT_LT(max_difference(model.V, ref.V), 2e-6);  // measured: 1.7e-6 mV
+    EXPECT_LT(max_difference(run_coba(4, 1e9, 0.0).V, ref.V), 1e-6);  // measured: 1.0e-7 mV
     // One substep is not enough here, so the comparison has the power to see an error.
     EXPECT_GT(max_difference(run_coba(1, 1e9, 0.0).V, ref.V), 1e-5);
     // With the reference's own substep count the two agree to rounding.
@@ -408,7 +409,7 @@ TEST(iaf_cond_exp_validation, spiking_run_matches_the_reference_spike_for_spike)
     const auto model = run_coba(0, -50.0, 6000.0);
     EXPECT_GT(ref.spikes.size(), 20u);
     EXPECT_EQ(model.spikes, ref.spikes);
-    EXPECT_LT(max_difference(model.V, ref.V), 1e-6);
+    EXPECT_LT(max_difference(model.V, ref.V), 2e-5);  // measured: 8.7e-6 mV (strong drive)
 }
 
 }  // namespace

@@ -1,0 +1,1994 @@
+#include "io/config_yaml.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <glia/error.hpp>
+#include <glia/model.hpp>
+
+#include "io/units.hpp"
+
+namespace glia::io {
+namespace {
+
+using std::string;
+using std::string_view;
+
+constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
+constexpr std::uint64_t no_max = std::numeric_limits<std::uint64_t>::max();
+
+// PyNN's names for glia's (NEST's) parameters; applied only where the model has the target.
+// cm and i_offset differ in unit as well (nF, nA in PyNN), so a bare number is refused.
+constexpr std::pair<string_view, string_view> param_aliases[] = {
+    {"v_rest", "E_L"},       {"v_thresh", "V_th"},        {"v_reset", "V_reset"},
+    {"tau_refrac", "t_ref"}, {"tau_syn_E", "tau_syn_ex"}, {"tau_syn_I", "tau_syn_in"},
+    {"e_rev_E", "E_ex"},     {"e_rev_I", "E_in"},         {"cm", "C_m"},
+    {"i_offset", "I_e"},
+};
+constexpr std::pair<string_view, string_view> variable_aliases[] = {{"v", "V_m"}};
+
+string join(const std::vector<string>& items, string_view sep = ", ") {
+    string out;
+    for (const auto& s: items) {
+        if (!out.empty()) {
+            out += sep;
+        }
+        out += s;
+    }
+    return out;
+}
+
+// Key paths as users write them in --set: "populations.exc.params.tau_m", "connections[3]".
+string sub(const string& path, string_view key) {
+    return path.empty() ? string(key) : path + "." + string(key);
+}
+string item(const string& path, std::size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+}
+
+// What a node holds, for "got ..." in messages.
+string shown(const YAML::Node& n) {
+    switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+        return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+        return "a list";
+    case YAML::NodeType::Map:
+        return "a map";
+    default:
+        return "nothing";
+    }
+}
+
+string_view trim(string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+bool parse_u64(string_view s, std::uint64_t& out) {
+    s = trim(s);
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+}
+
+bool parse_double(string_view s, double& out) {
+    quantity q;
+    if (try_parse_quantity(s, q) != parse_status::ok || q.dim != dimension::none) {
+        return false;
+    }
+    out = q.value;
+    return true;
+}
+
+string describe_any(const std::vector<dimension>& dims) {
+    if (dims.empty()) {
+        return describe(dimension::none);
+    }
+    std::vector<string> parts;
+    for (dimension d: dims) {
+        parts.push_back(describe(d));
+    }
+    return join(parts, " or ");
+}
+
+// The bound a value_range puts on values, for messages ("must be > 0 ms"); nullopt when
+// `v` satisfies it.
+std::optional<string> range_problem(value_range r, double v, dimension d) {
+    const string_view u = canonical_unit(d);
+    const string unit = u.empty() ? "" : " " + string(u);
+    switch (r) {
+    case value_range::any:
+        return std::nullopt;
+    case value_range::positive:
+        return v > 0 ? std::nullopt : std::optional<string>("must be > 0" + unit);
+    case value_range::non_negative:
+        return v >= 0 ? std::nullopt : std::optional<string>("must be >= 0" + unit);
+    case value_range::unit_interval:
+        return v >= 0 && v <= 1 ? std::nullopt : std::optional<string>("must be in [0, 1]");
+    }
+    return std::nullopt;
+}
+
+bool on_grid(double t, double dt) {
+    const double n = std::round(t / dt);
+    return std::abs(n * dt - t) <= 1e-9 * std::max(1.0, std::abs(t));
+}
+
+// A duration that becomes a whole number >= 1 of steps: a delay, a recording interval.
+std::optional<string> steps_problem(const string& what, double v, const string& text, double dt) {
+    if (!(v > 0)) {
+        return what + " must be > 0 ms, got " + text;
+    }
+    if (v < dt - 1e-9 * std::max(1.0, v)) {
+        return fmt::format("{} = {} ms is below dt = {} ms", what, v, dt);
+    }
+    if (!on_grid(v, dt)) {
+        return fmt::format("{} = {} ms is not a multiple of dt = {} ms", what, v, dt);
+    }
+    return std::nullopt;
+}
+
+string rule_name(connectivity_spec::rule r) {
+    switch (r) {
+    case connectivity_spec::rule::all_to_all:
+        return "all_to_all";
+    case connectivity_spec::rule::one_to_one:
+        return "one_to_one";
+    case connectivity_spec::rule::pairwise_bernoulli:
+        return "pairwise_bernoulli";
+    case connectivity_spec::rule::fixed_indegree:
+        return "fixed_indegree";
+    case connectivity_spec::rule::fixed_outdegree:
+        return "fixed_outdegree";
+    case connectivity_spec::rule::fixed_total_number:
+        return "fixed_total_number";
+    case connectivity_spec::rule::from_list:
+        return "from_list";
+    }
+    return "";
+}
+
+constexpr connectivity_spec::rule all_rules[] = {
+    connectivity_spec::rule::all_to_all,         connectivity_spec::rule::one_to_one,
+    connectivity_spec::rule::pairwise_bernoulli, connectivity_spec::rule::fixed_indegree,
+    connectivity_spec::rule::fixed_outdegree,    connectivity_spec::rule::fixed_total_number,
+    connectivity_spec::rule::from_list,
+};
+
+// The keys only one rule reads.
+std::vector<string_view> rule_keys(connectivity_spec::rule r) {
+    switch (r) {
+    case connectivity_spec::rule::pairwise_bernoulli:
+        return {"p"};
+    case connectivity_spec::rule::fixed_indegree:
+        return {"indegree"};
+    case connectivity_spec::rule::fixed_outdegree:
+        return {"outdegree"};
+    case connectivity_spec::rule::fixed_total_number:
+        return {"N"};
+    case connectivity_spec::rule::from_list:
+        return {"connections", "connections_file"};
+    default:
+        return {};
+    }
+}
+
+string input_kind_name(input_spec::kind k) {
+    switch (k) {
+    case input_spec::kind::poisson_generator:
+        return "poisson_generator";
+    case input_spec::kind::dc_generator:
+        return "dc_generator";
+    case input_spec::kind::step_current_generator:
+        return "step_current_generator";
+    case input_spec::kind::noise_generator:
+        return "noise_generator";
+    }
+    return "";
+}
+
+constexpr input_spec::kind all_input_kinds[] = {
+    input_spec::kind::poisson_generator, input_spec::kind::dc_generator,
+    input_spec::kind::step_current_generator, input_spec::kind::noise_generator};
+
+std::vector<string_view> input_keys(input_spec::kind k) {
+    switch (k) {
+    case input_spec::kind::poisson_generator:
+        return {"rate", "weight", "receptor"};
+    case input_spec::kind::dc_generator:
+        return {"amplitude"};
+    case input_spec::kind::step_current_generator:
+        return {"times", "amplitudes"};
+    case input_spec::kind::noise_generator:
+        return {"mean", "std"};
+    }
+    return {};
+}
+
+// One key of a YAML map, in file order.
+struct entry {
+    string key;
+    YAML::Node key_node;
+    YAML::Node value;
+};
+
+struct yaml_map {
+    YAML::Node node;
+    string path;  // "" for the top level
+    std::vector<entry> entries;
+
+    const entry* find(string_view key) const {
+        for (const auto& e: entries) {
+            if (e.key == key) {
+                return &e;
+            }
+        }
+        return nullptr;
+    }
+    string in() const { return path.empty() ? "at the top level" : "in '" + path + "'"; }
+};
+
+// What a value (value_spec) may be, and the checks on each of its numbers.
+struct value_rule {
+    std::vector<dimension> dims;   // dimensions the user may write besides a bare number
+    bool per_element = true;       // distributions and lists allowed
+    string fixed_message;          // why not, when !per_element
+    string list_message;           // non-empty: lists are refused, with this reason
+    std::size_t list_size = npos;  // lists must have exactly this many entries
+    string list_what;              // "one per neuron of 'exc'"
+    value_range range = value_range::any;
+    dimension range_dim = dimension::none;  // for the unit in range messages
+    bool delay = false;           // a delay: > 0, >= dt, on the grid; distributions >= dt/2
+    bool allow_infinite = false;  // +-infinity allowed (a parameter whose default is infinite)
+    std::function<string(double)> unit_hint;  // non-null: a bare number is refused with this
+};
+
+struct population_ref {
+    string name;
+    std::size_t size = 0;
+    const neuron_model* model = nullptr;
+};
+
+class loader {
+public:
+    loader(string file, const model_registry& models):
+        file_(std::move(file)),
+        base_dir_(std::filesystem::path(file_).parent_path()),
+        models_(models) {}
+
+    void apply_override(YAML::Node& root, const string& text);
+    experiment_spec read(const YAML::Node& root);
+
+private:
+    // Errors and locations.
+    [[noreturn]] void fail(const YAML::Node& at, const string& message) const;
+    string where(const YAML::Node& at) const;
+    YAML::Mark mark_of(const YAML::Node& at) const;
+    const string* override_label(const YAML::Node& at) const;
+    void remember_override(const YAML::Node& n, const string& label);
+    YAML::Node with_override(const YAML::Node& map, const std::vector<string>& keys, std::size_t i,
+                             const YAML::Node& value);
+
+    // Reading nodes.
+    yaml_map as_map(const YAML::Node& n, const string& path) const;
+    void check_keys(const yaml_map& m, const std::vector<string_view>& allowed) const;
+    const YAML::Node& required(const yaml_map& m, string_view key) const;
+    const string& text_at(const YAML::Node& n, const string& path, string_view what) const;
+    quantity quantity_at(const YAML::Node& n, const string& path,
+                         const std::vector<dimension>& dims, bool allow_infinite = false) const;
+    double time_at(const YAML::Node& n, const string& path, bool allow_infinite = false) const;
+    std::uint64_t integer_at(const YAML::Node& n, const string& path, std::uint64_t min,
+                             std::uint64_t max = no_max) const;
+    bool bool_at(const YAML::Node& n, const string& path) const;
+    value_spec value_at(const YAML::Node& n, const string& path, const value_rule& rule) const;
+    void check_range(const YAML::Node& n, const string& path, double v,
+                     const value_rule& rule) const;
+    void check_grid_time(const YAML::Node& n, const string& path, double t) const;
+    std::vector<neuron_id> neurons_at(const YAML::Node& n, const string& path,
+                                      const population_ref& pop) const;
+    std::size_t population_at(const YAML::Node& n, const string& path) const;
+    std::filesystem::path data_path(const string& relative) const;
+
+    // Sections.
+    simulation_spec read_simulation(const yaml_map& root);
+    population_spec read_population(const entry& e);
+    void read_params(population_spec& pop, const yaml_map& params, const neuron_model& model);
+    void read_initial(population_spec& pop, const yaml_map& initial, const neuron_model& model);
+    void read_spike_times(population_spec& pop, const yaml_map& m, const neuron_model& model);
+    void read_spike_times_file(population_spec& pop, const YAML::Node& n, const string& path);
+    projection_spec read_projection(const entry& e);
+    void read_edges(projection_spec& proj, const YAML::Node& n, const string& path,
+                    const population_ref& source, const population_ref& target,
+                    const std::vector<dimension>& weight_dims);
+    void read_edges_file(projection_spec& proj, const YAML::Node& n, const string& path,
+                         const population_ref& source, const population_ref& target);
+    input_spec read_input(const entry& e);
+    record_spec read_record(const yaml_map& root);
+    void read_report(const entry& e, std::vector<report_spec>& out,
+                     std::map<string, string>& names);
+    output_spec read_output(const yaml_map& root);
+
+    string file_;                     // the name used in messages
+    std::filesystem::path base_dir_;  // relative data files are found from here
+    const model_registry& models_;
+    std::vector<std::pair<YAML::Node, string>> override_nodes_;  // node, "path=value"
+    std::vector<std::pair<YAML::Node, YAML::Node>> rebuilt_;     // map copied by --set, original
+    double dt_ = 0.1;  // [ms], known once simulation is read
+    std::vector<population_ref> populations_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Errors and locations
+
+const string* loader::override_label(const YAML::Node& at) const {
+    for (const auto& [node, label]: override_nodes_) {
+        if (at.is(node)) {
+            return &label;
+        }
+    }
+    return nullptr;
+}
+
+// Maps that --set rebuilt have no mark of their own: they stand where the original was.
+YAML::Mark loader::mark_of(const YAML::Node& at) const {
+    for (const auto& [copy, original]: rebuilt_) {
+        if (at.is(copy)) {
+            return mark_of(original);
+        }
+    }
+    return at.Mark();
+}
+
+void loader::fail(const YAML::Node& at, const string& message) const {
+    if (const string* label = override_label(at)) {
+        throw error("--set " + *label + ": " + message);
+    }
+    const YAML::Mark m = mark_of(at);
+    if (m.is_null()) {
+        throw error(file_ + ": " + message);
+    }
+    throw config_error(file_, m.line + 1, m.column + 1, message);
+}
+
+string loader::where(const YAML::Node& at) const {
+    if (const string* label = override_label(at)) {
+        return "--set " + *label;
+    }
+    const YAML::Mark m = mark_of(at);
+    if (m.is_null()) {
+        return file_;
+    }
+    return fmt::format("{}:{}:{}", file_, m.line + 1, m.column + 1);
+}
+
+void loader::remember_override(const YAML::Node& n, const string& label) {
+    override_nodes_.emplace_back(n, label);
+    if (n.IsMap()) {
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            remember_override(it->first, label);
+            remember_override(it->second, label);
+        }
+    } else if (n.IsSequence()) {
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            remember_override(*it, label);
+        }
+    }
+}
+
+// "a.b.c=value": walk existing maps to a.b, then set (or add) c to the value parsed as YAML.
+void loader::apply_override(YAML::Node& root, const string& text) {
+    const auto eq = text.find('=');
+    if (eq == string::npos) {
+        throw error("--set '" + text + "': expected key.path=value, e.g. simulation.duration=2 s");
+    }
+    const string path(trim(string_view(text).substr(0, eq)));
+    const string value_text = text.substr(eq + 1);
+    const string label = path + "=" + value_text;
+    std::vector<string> keys;
+    for (std::size_t start = 0;;) {
+        const auto dot = path.find('.', start);
+        keys.emplace_back(path.substr(start, dot == string::npos ? string::npos : dot - start));
+        if (dot == string::npos) {
+            break;
+        }
+        start = dot + 1;
+    }
+    for (const auto& k: keys) {
+        if (k.empty()) {
+            throw error("--set '" + text + "': '" + path +
+                        "' is not a key path (keys separated by '.', e.g. simulation.dt)");
+        }
+    }
+    YAML::Node value;
+    try {
+        value = YAML::Load(value_text);
+    }
+    catch (const YAML::Exception& e) {
+        throw error("--set " + label + ": the value is not valid YAML: " + e.msg);
+    }
+    if (!root.IsMap()) {
+        throw error("--set " + label + ": '" + keys.front() + "' is not in the file");
+    }
+    YAML::Node parent;
+    parent.reset(root);  // reset rebinds; operator= would overwrite the node's content
+    string walked;
+    for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
+        walked = sub(walked, keys[i]);
+        const YAML::Node& const_parent = parent;
+        const YAML::Node child = const_parent[keys[i]];  // const: does not insert
+        if (!child.IsDefined()) {
+            throw error("--set " + label + ": '" + walked + "' is not in the file");
+        }
+        if (!child.IsMap()) {
+            throw error("--set " + label + ": '" + walked + "' is not a map in the file (it is " +
+                        shown(child) + ")");
+        }
+        parent.reset(child);
+    }
+    root.reset(with_override(root, keys, 0, value));
+    remember_override(value, label);
+}
+
+// A copy of `map` with keys[i..] set to `value`. The maps on the path are new nodes, so that
+// the change does not reach a map the file shares through a YAML alias (params: *lif); every
+// other entry is the file's own node, with its mark. Key order is kept (population order is
+// the global id order).
+YAML::Node loader::with_override(const YAML::Node& map, const std::vector<string>& keys,
+                                 std::size_t i, const YAML::Node& value) {
+    YAML::Node out(YAML::NodeType::Map);
+    const bool leaf = i + 1 == keys.size();
+    bool placed = false;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+        if (!placed && it->first.IsScalar() && it->first.Scalar() == keys[i]) {
+            out.force_insert(it->first,
+                             leaf ? value : with_override(it->second, keys, i + 1, value));
+            placed = true;
+        } else {
+            out.force_insert(it->first, it->second);
+        }
+    }
+    if (!placed) {
+        out.force_insert(keys[i], value);  // a new leaf (apply_override checked the parents)
+    }
+    rebuilt_.emplace_back(out, map);
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading nodes
+
+yaml_map loader::as_map(const YAML::Node& n, const string& path) const {
+    yaml_map m{n, path, {}};
+    if (n.IsNull()) {
+        return m;  // "projections:" with nothing under it: an empty map
+    }
+    if (!n.IsMap()) {
+        fail(n, (path.empty() ? "the top level" : path) + " must be a map, got " + shown(n));
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+        if (!it->first.IsScalar()) {
+            fail(it->first, "keys " + m.in() + " must be names, got " + shown(it->first));
+        }
+        const string& key = it->first.Scalar();
+        if (m.find(key) != nullptr) {
+            fail(it->first, "duplicate key '" + key + "' " + m.in());
+        }
+        m.entries.push_back({key, it->first, it->second});
+    }
+    return m;
+}
+
+void loader::check_keys(const yaml_map& m, const std::vector<string_view>& allowed) const {
+    for (const auto& e: m.entries) {
+        if (std::find(allowed.begin(), allowed.end(), e.key) == allowed.end()) {
+            std::vector<string> names(allowed.begin(), allowed.end());
+            const string message =
+                "unknown key '" + e.key + "' " + m.in() + "; expected one of: " + join(names);
+            if (override_label(e.value) != nullptr) {
+                fail(e.value, message);
+            }
+            fail(e.key_node, message);
+        }
+    }
+}
+
+const YAML::Node& loader::required(const yaml_map& m, string_view key) const {
+    const entry* e = m.find(key);
+    if (e == nullptr) {
+        fail(m.node, "missing required key '" + string(key) + "' " + m.in());
+    }
+    return e->value;
+}
+
+const string& loader::text_at(const YAML::Node& n, const string& path, string_view what) const {
+    if (!n.IsScalar()) {
+        fail(n, path + " must be " + string(what) + ", got " + shown(n));
+    }
+    return n.Scalar();
+}
+
+quantity loader::quantity_at(const YAML::Node& n, const string& path,
+                             const std::vector<dimension>& dims, bool allow_infinite) const {
+    if (!n.IsScalar()) {
+        fail(n, path + " must be a number, got " + shown(n));
+    }
+    quantity q;
+    switch (try_parse_quantity(n.Scalar(), q)) {
+    case parse_status::not_a_number:
+        fail(n, path + " must be a number, got " + shown(n));
+    case parse_status::unknown_unit:
+        if (dims.empty()) {
+            fail(n, path + " must be a plain number, got " + shown(n));
+        }
+        fail(n, path + " has an unknown unit in " + shown(n) + "; expected " + describe_any(dims));
+    case parse_status::ok:
+        break;
+    }
+    if (std::isnan(q.value) || (!allow_infinite && std::isinf(q.value))) {
+        fail(n, path + " must be a finite number, got " + shown(n));
+    }
+    if (q.dim != dimension::none && std::find(dims.begin(), dims.end(), q.dim) == dims.end()) {
+        fail(n, path + " must be " + describe_any(dims) + ", got " + shown(n));
+    }
+    return q;
+}
+
+double loader::time_at(const YAML::Node& n, const string& path, bool allow_infinite) const {
+    return quantity_at(n, path, {dimension::time}, allow_infinite).value;
+}
+
+std::uint64_t loader::integer_at(const YAML::Node& n, const string& path, std::uint64_t min,
+                                 std::uint64_t max) const {
+    const string bound = max == no_max ? fmt::format("an integer >= {}", min)
+                                       : fmt::format("an integer in [{}, {}]", min, max);
+    std::uint64_t v = 0;
+    bool ok = n.IsScalar() && parse_u64(n.Scalar(), v);
+    if (n.IsScalar() && !ok) {
+        // "1e3", "+5", "3200.0": a number with an integral value.
+        double d = 0;
+        if (parse_double(n.Scalar(), d) && d >= 0 && d <= 9007199254740992.0 &&
+            d == std::floor(d)) {
+            v = static_cast<std::uint64_t>(d);
+            ok = true;
+        }
+    }
+    if (!ok || v < min || v > max) {
+        fail(n, path + " must be " + bound + ", got " + shown(n));
+    }
+    return v;
+}
+
+bool loader::bool_at(const YAML::Node& n, const string& path) const {
+    if (n.IsScalar()) {
+        const string& s = n.Scalar();
+        if (s == "true" || s == "True" || s == "TRUE") {
+            return true;
+        }
+        if (s == "false" || s == "False" || s == "FALSE") {
+            return false;
+        }
+    }
+    fail(n, path + " must be true or false, got " + shown(n));
+}
+
+void loader::check_range(const YAML::Node& n, const string& path, double v,
+                         const value_rule& rule) const {
+    if (auto problem = range_problem(rule.range, v, rule.range_dim)) {
+        fail(n, path + " " + *problem + ", got " + n.Scalar());
+    }
+}
+
+// Times the engine switches at (duration, step_current times) are whole steps.
+void loader::check_grid_time(const YAML::Node& n, const string& path, double t) const {
+    if (std::isfinite(t) && !on_grid(t, dt_)) {
+        fail(n, fmt::format("{} = {} ms is not a multiple of dt = {} ms", path, t, dt_));
+    }
+}
+
+// A value: a quantity, a list of quantities, or {uniform|normal|lognormal: {...}}.
+value_spec loader::value_at(const YAML::Node& n, const string& path, const value_rule& rule) const {
+    value_spec out;
+    out.where = where(n);
+    dimension seen = dimension::none;
+    // One number of the value; all of them share one dimension (or are bare). Infinity only
+    // where the rule allows it, and never as a distribution parameter.
+    auto read = [&](const YAML::Node& q_node, const string& q_path, bool infinite_ok = false) {
+        const quantity q = quantity_at(q_node, q_path, rule.dims, infinite_ok);
+        if (q.dim == dimension::none && rule.unit_hint) {
+            fail(q_node, q_path + " needs a unit: " + rule.unit_hint(q.value));
+        }
+        if (q.dim != dimension::none) {
+            if (seen == dimension::none) {
+                seen = q.dim;
+            } else if (q.dim != seen) {
+                fail(q_node, q_path + " must be " + describe(seen) + " like the rest of " + path +
+                                 ", got " + shown(q_node));
+            }
+        }
+        return q.value;
+    };
+    // One number of a constant or a list, with the checks every element passes.
+    auto read_checked = [&](const YAML::Node& q_node, const string& q_path) {
+        const double v = read(q_node, q_path, rule.allow_infinite);
+        check_range(q_node, q_path, v, rule);
+        if (rule.delay) {
+            if (auto problem = steps_problem(q_path, v, q_node.Scalar(), dt_)) {
+                fail(q_node, *problem);
+            }
+        }
+        return v;
+    };
+    const string rounding = fmt::format(
+        "delays drawn from a distribution are rounded to the nearest step of dt = {} ms, and every "
+        "delay must be at least one step",
+        dt_);
+    // The lower bound of a delay distribution (uniform low, normal / lognormal min).
+    auto check_delay_bound = [&](const YAML::Node& dist, const string& dist_path,
+                                 const entry* bound, double value) {
+        if (bound == nullptr) {
+            fail(dist,
+                 fmt::format("{} needs 'min' >= dt/2 = {} ms: {}", dist_path, dt_ / 2, rounding));
+        }
+        if (!(value >= dt_ / 2)) {
+            fail(bound->value, fmt::format("{} = {} ms is below dt/2 = {} ms: {}",
+                                           sub(dist_path, bound->key), value, dt_ / 2, rounding));
+        }
+    };
+    // Range checks on the bounds of a distribution, where a bound makes the range hold.
+    auto check_bounds = [&](const YAML::Node& dist, const string& dist_path, const entry* min,
+                            double min_v, const entry* max, double max_v, bool lower_needed) {
+        const bool lower = rule.range != value_range::any;
+        const bool upper = rule.range == value_range::unit_interval;
+        auto why = [&] {
+            return *range_problem(rule.range, -1, rule.range_dim);
+        };
+        if (lower && lower_needed) {
+            if (min == nullptr) {
+                fail(dist, dist_path + " needs 'min': values " + why() +
+                               ", and draws outside [min, max] are redrawn");
+            }
+            check_range(min->value, sub(dist_path, "min"), min_v, rule);
+        }
+        if (upper) {
+            if (max == nullptr) {
+                fail(dist, dist_path + " needs 'max': values " + why() +
+                               ", and draws outside [min, max] are redrawn");
+            }
+            check_range(max->value, sub(dist_path, "max"), max_v, rule);
+        }
+    };
+
+    if (n.IsScalar()) {
+        out.value = read_checked(n, path);
+    } else if (n.IsSequence()) {
+        if (!rule.per_element) {
+            fail(n, path + ": " + rule.fixed_message);
+        }
+        if (!rule.list_message.empty()) {
+            fail(n, path + ": " + rule.list_message);
+        }
+        if (n.size() == 0) {
+            fail(n, path + " must not be an empty list");
+        }
+        if (rule.list_size != npos && n.size() != rule.list_size) {
+            fail(n, fmt::format("{} has {} entries; it needs {} ({})", path, n.size(),
+                                rule.list_what, rule.list_size));
+        }
+        out.type = value_spec::kind::list;
+        out.values.reserve(n.size());
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            out.values.push_back(read_checked(n[i], item(path, i)));
+        }
+    } else if (n.IsMap()) {
+        if (n.size() != 1) {
+            fail(n, fmt::format("{} must be a number, a list or a map with one key (uniform, "
+                                "normal or lognormal), got a map with {} keys",
+                                path, n.size()));
+        }
+        if (!rule.per_element) {
+            fail(n, path + ": " + rule.fixed_message);
+        }
+        const auto it = n.begin();
+        const string& kind = text_at(it->first, path, "a distribution name");
+        const string dist_path = sub(path, kind);
+        const YAML::Node body = it->second;
+        if (kind == "uniform") {
+            const yaml_map m = as_map(body, dist_path);
+            check_keys(m, {"low", "high"});
+            const YAML::Node& low_n = required(m, "low");
+            const YAML::Node& high_n = required(m, "high");
+            out.type = value_spec::kind::uniform;
+            out.low = read(low_n, sub(dist_path, "low"));
+            out.high = read(high_n, sub(dist_path, "high"));
+            if (!(out.low < out.high)) {
+                fail(body, dist_path + ": low (" + low_n.Scalar() + ") must be below high (" +
+                               high_n.Scalar() + ")");
+            }
+            check_range(low_n, sub(dist_path, "low"), out.low, rule);
+            check_range(high_n, sub(dist_path, "high"), out.high, rule);
+            if (rule.delay) {
+                check_delay_bound(body, dist_path, m.find("low"), out.low);
+            }
+        } else if (kind == "normal" || kind == "lognormal") {
+            const bool normal = kind == "normal";
+            const yaml_map m = as_map(body, dist_path);
+            if (normal) {
+                check_keys(m, {"mean", "std", "min", "max"});
+                out.type = value_spec::kind::normal;
+                out.mean = read(required(m, "mean"), sub(dist_path, "mean"));
+                const YAML::Node& std_n = required(m, "std");
+                out.std = read(std_n, sub(dist_path, "std"));
+                if (!(out.std >= 0)) {
+                    fail(std_n, sub(dist_path, "std") + " must be >= 0, got " + std_n.Scalar());
+                }
+            } else {
+                check_keys(m, {"mu", "sigma", "min", "max"});
+                out.type = value_spec::kind::lognormal;
+                out.mu = quantity_at(required(m, "mu"), sub(dist_path, "mu"), {}).value;
+                const YAML::Node& sigma_n = required(m, "sigma");
+                out.sigma = quantity_at(sigma_n, sub(dist_path, "sigma"), {}).value;
+                if (!(out.sigma >= 0)) {
+                    fail(sigma_n,
+                         sub(dist_path, "sigma") + " must be >= 0, got " + sigma_n.Scalar());
+                }
+            }
+            const entry* min = m.find("min");
+            const entry* max = m.find("max");
+            if (min != nullptr) {
+                out.min = read(min->value, sub(dist_path, "min"));
+            }
+            if (max != nullptr) {
+                out.max = read(max->value, sub(dist_path, "max"));
+            }
+            if (min != nullptr && max != nullptr && !(out.min < out.max)) {
+                fail(body, dist_path + ": min (" + min->value.Scalar() + ") must be below max (" +
+                               max->value.Scalar() + ")");
+            }
+            // A lognormal draw is > 0 already: only an upper range bound needs max.
+            check_bounds(body, dist_path, min, out.min, max, out.max, normal);
+            if (rule.delay) {
+                check_delay_bound(body, dist_path, min, out.min);
+            }
+        } else {
+            fail(it->first, "unknown distribution '" + kind + "' in " + path +
+                                "; expected one of: uniform, normal, lognormal");
+        }
+    } else {
+        fail(n, path + " must be a number, got nothing");
+    }
+    out.dim = seen;
+    return out;
+}
+
+// all | [ids] | {first: n} | {range: [begin, end)}; empty result: every neuron.
+std::vector<neuron_id> loader::neurons_at(const YAML::Node& n, const string& path,
+                                          const population_ref& pop) const {
+    const string usage = "all, a list of neuron ids, {first: n} or {range: [begin, end]}";
+    std::vector<neuron_id> ids;
+    if (n.IsScalar()) {
+        if (n.Scalar() != "all") {
+            fail(n, path + " must be " + usage + ", got " + shown(n));
+        }
+        return ids;
+    }
+    if (n.IsSequence()) {
+        if (n.size() == 0) {
+            fail(n, path + " must not be empty; write 'all' (or leave it out) for every neuron");
+        }
+        std::set<std::uint64_t> seen;
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            const std::uint64_t id = integer_at(n[i], item(path, i), 0);
+            if (id >= pop.size) {
+                fail(n[i], fmt::format("{} = {} is not a neuron of population '{}' (ids 0 to {})",
+                                       item(path, i), id, pop.name, pop.size - 1));
+            }
+            if (!seen.insert(id).second) {
+                fail(n[i], fmt::format("{}: neuron {} is listed twice", item(path, i), id));
+            }
+            ids.push_back(static_cast<neuron_id>(id));
+        }
+        return ids;
+    }
+    if (n.IsMap() && n.size() == 1) {
+        const yaml_map m = as_map(n, path);
+        check_keys(m, {"first", "range"});
+        if (const entry* first = m.find("first")) {
+            const std::uint64_t k = integer_at(first->value, sub(path, "first"), 1, pop.size);
+            for (std::uint64_t i = 0; i < k; ++i) {
+                ids.push_back(static_cast<neuron_id>(i));
+            }
+            return ids;
+        }
+        const entry* range = m.find("range");
+        const string range_path = sub(path, "range");
+        if (!range->value.IsSequence() || range->value.size() != 2) {
+            fail(range->value, range_path + " must be a list [begin, end] (end excluded), got " +
+                                   shown(range->value));
+        }
+        const std::uint64_t begin = integer_at(range->value[0], item(range_path, 0), 0);
+        const std::uint64_t end = integer_at(range->value[1], item(range_path, 1), 0);
+        if (!(begin < end && end <= pop.size)) {
+            fail(range->value,
+                 fmt::format("{} must be [begin, end) with begin < end <= {} (the size of '{}'), "
+                             "got [{}, {}]",
+                             range_path, pop.size, pop.name, begin, end));
+        }
+        for (std::uint64_t i = begin; i < end; ++i) {
+            ids.push_back(static_cast<neuron_id>(i));
+        }
+        return ids;
+    }
+    fail(n, path + " must be " + usage + ", got " + shown(n));
+}
+
+std::size_t loader::population_at(const YAML::Node& n, const string& path) const {
+    const string& name = text_at(n, path, "a population name");
+    for (std::size_t i = 0; i < populations_.size(); ++i) {
+        if (populations_[i].name == name) {
+            return i;
+        }
+    }
+    std::vector<string> names;
+    for (const auto& p: populations_) {
+        names.push_back(p.name);
+    }
+    fail(n, path + ": no population '" + name + "'; populations are: " + join(names));
+}
+
+std::filesystem::path loader::data_path(const string& relative) const {
+    const std::filesystem::path p(relative);
+    return p.is_absolute() ? p : base_dir_ / p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+simulation_spec loader::read_simulation(const yaml_map& root) {
+    const yaml_map m = as_map(required(root, "simulation"), "simulation");
+    check_keys(m, {"dt", "duration", "seed", "threads", "partitions"});
+    simulation_spec s;
+    s.where = where(m.node);
+    if (const entry* e = m.find("dt")) {
+        s.dt = time_at(e->value, "simulation.dt");
+        if (!(s.dt > 0)) {
+            fail(e->value, "simulation.dt must be > 0 ms, got " + e->value.Scalar());
+        }
+    }
+    dt_ = s.dt;
+    const YAML::Node& duration = required(m, "duration");
+    s.duration = time_at(duration, "simulation.duration");
+    if (!(s.duration > 0)) {
+        fail(duration, "simulation.duration must be > 0 ms, got " + duration.Scalar());
+    }
+    check_grid_time(duration, "simulation.duration", s.duration);
+    if (const entry* e = m.find("seed")) {
+        s.seed = integer_at(e->value, "simulation.seed", 0);
+    }
+    constexpr auto int_max = static_cast<std::uint64_t>(std::numeric_limits<int>::max());
+    if (const entry* e = m.find("threads")) {
+        s.threads = static_cast<int>(integer_at(e->value, "simulation.threads", 0, int_max));
+    }
+    if (const entry* e = m.find("partitions")) {
+        s.partitions = static_cast<int>(integer_at(e->value, "simulation.partitions", 0, int_max));
+    }
+    return s;
+}
+
+population_spec loader::read_population(const entry& e) {
+    const string path = "populations." + e.key;
+    const yaml_map m = as_map(e.value, path);
+    check_keys(m, {"model", "size", "params", "initial", "spike_times", "spike_times_file",
+                   "allow_offgrid_times"});
+    population_spec pop;
+    pop.name = e.key;
+    pop.where = where(m.node);
+    const YAML::Node& model_node = required(m, "model");
+    const string& model_name = text_at(model_node, sub(path, "model"), "a model name");
+    const neuron_model* model = models_.find(model_name);
+    if (model == nullptr) {
+        fail(model_node, sub(path, "model") + ": unknown model '" + model_name +
+                             "'; known models: " + join(models_.names()));
+    }
+    pop.model = model->info.name;
+    pop.size = integer_at(required(m, "size"), sub(path, "size"), 1,
+                          std::numeric_limits<neuron_id>::max());
+    populations_.push_back({pop.name, pop.size, model});
+
+    const entry* params = m.find("params");
+    read_params(pop,
+                params ? as_map(params->value, sub(path, "params")) : yaml_map{m.node, path, {}},
+                *model);
+    if (const entry* initial = m.find("initial")) {
+        read_initial(pop, as_map(initial->value, sub(path, "initial")), *model);
+    }
+    read_spike_times(pop, m, *model);
+    return pop;
+}
+
+void loader::read_params(population_spec& pop, const yaml_map& params, const neuron_model& model) {
+    const model_info& info = model.info;
+    const string path = "populations." + pop.name + ".params";
+    std::map<string, string> given_as;  // canonical name -> the key the user wrote
+    for (const auto& e: params.entries) {
+        string name = e.key;
+        if (info.param_index(name) == model_info::npos) {
+            for (const auto& [alias, canonical]: param_aliases) {
+                if (name == alias && info.param_index(canonical) != model_info::npos) {
+                    name = canonical;
+                }
+            }
+        }
+        const std::size_t index = info.param_index(name);
+        if (index == model_info::npos) {
+            std::vector<string> names;
+            for (const auto& p: info.params) {
+                names.push_back(p.name);
+            }
+            const string message = info.params.empty()
+                                       ? "unknown parameter '" + e.key + "' in '" + path +
+                                             "': model " + info.name + " has no parameters"
+                                       : "unknown parameter '" + e.key + "' in '" + path +
+                                             "' (model " + info.name +
+                                             "); parameters are: " + join(names);
+            fail(override_label(e.value) ? e.value : e.key_node, message);
+        }
+        if (auto [it, fresh] = given_as.emplace(name, e.key); !fresh) {
+            const string& alias = it->second == name ? e.key : it->second;
+            fail(override_label(e.value) ? e.value : e.key_node,
+                 path + ": '" + alias + "' and '" + name + "' are the same parameter ('" + alias +
+                     "' is the PyNN name of '" + name + "'); give only one");
+        }
+        const param_info& p = info.params[index];
+        const string key_path = sub(path, e.key);
+        value_spec v;
+        if (!p.choices.empty()) {
+            const string& word = text_at(e.value, key_path, "one of: " + join(p.choices));
+            const auto at = std::find(p.choices.begin(), p.choices.end(), word);
+            if (at == p.choices.end()) {
+                fail(e.value,
+                     key_path + " must be one of: " + join(p.choices) + "; got " + shown(e.value));
+            }
+            v = value_spec::constant_of(static_cast<double>(at - p.choices.begin()));
+            v.where = where(e.value);
+        } else if (p.dim == dimension::flag) {
+            v = value_spec::constant_of(bool_at(e.value, key_path) ? 1.0 : 0.0);
+            v.where = where(e.value);
+        } else {
+            value_rule rule;
+            if (p.dim != dimension::none) {
+                rule.dims = {p.dim};
+            }
+            rule.per_element = p.per_neuron;
+            rule.fixed_message = p.name + " cannot differ between neurons in " + info.name;
+            rule.list_size = pop.size;
+            rule.list_what = "one per neuron of '" + pop.name + "'";
+            rule.range = p.range;
+            rule.range_dim = p.dim;
+            rule.allow_infinite = std::isinf(p.default_value);  // V_min = -inf: "no bound"
+            if (e.key == "cm") {
+                rule.unit_hint = [](double x) {
+                    return fmt::format("PyNN's cm is in nF, glia's C_m in pF; write '{} nF' or "
+                                       "'{} pF'",
+                                       x, x * 1000);
+                };
+            } else if (e.key == "i_offset") {
+                rule.unit_hint = [](double x) {
+                    return fmt::format("PyNN's i_offset is in nA, glia's I_e in pA; write '{} nA' "
+                                       "or '{} pA'",
+                                       x, x * 1000);
+                };
+            }
+            v = value_at(e.value, key_path, rule);
+        }
+        pop.params[name] = std::move(v);
+    }
+    for (const auto& p: info.params) {
+        if (std::isnan(p.default_value) && pop.params.count(p.name) == 0) {
+            fail(params.node, "missing required parameter '" + p.name + "' in '" + path +
+                                  "' (model " + info.name + " has no default for it)");
+        }
+    }
+}
+
+void loader::read_initial(population_spec& pop, const yaml_map& initial,
+                          const neuron_model& model) {
+    const model_info& info = model.info;
+    const string path = "populations." + pop.name + ".initial";
+    std::map<string, string> given_as;
+    for (const auto& e: initial.entries) {
+        string name = e.key;
+        if (info.variable_index(name) == model_info::npos) {
+            for (const auto& [alias, canonical]: variable_aliases) {
+                if (name == alias && info.variable_index(canonical) != model_info::npos) {
+                    name = canonical;
+                }
+            }
+        }
+        const std::size_t index = info.variable_index(name);
+        if (index == model_info::npos) {
+            std::vector<string> names;
+            for (const auto& v: info.variables) {
+                names.push_back(v.name);
+            }
+            const string message = info.variables.empty()
+                                       ? "unknown variable '" + e.key + "' in '" + path +
+                                             "': model " + info.name + " has no state variables"
+                                       : "unknown variable '" + e.key + "' in '" + path +
+                                             "' (model " + info.name +
+                                             "); variables are: " + join(names);
+            fail(override_label(e.value) ? e.value : e.key_node, message);
+        }
+        if (auto [it, fresh] = given_as.emplace(name, e.key); !fresh) {
+            const string& alias = it->second == name ? e.key : it->second;
+            fail(override_label(e.value) ? e.value : e.key_node,
+                 path + ": '" + alias + "' and '" + name + "' are the same variable ('" + alias +
+                     "' is the PyNN name of '" + name + "'); give only one");
+        }
+        const variable_info& var = info.variables[index];
+        value_rule rule;
+        if (var.dim != dimension::none) {
+            rule.dims = {var.dim};
+        }
+        rule.list_size = pop.size;
+        rule.list_what = "one per neuron of '" + pop.name + "'";
+        pop.initial[name] = value_at(e.value, sub(path, e.key), rule);
+    }
+}
+
+void loader::read_spike_times(population_spec& pop, const yaml_map& m, const neuron_model& model) {
+    const string path = "populations." + pop.name;
+    const entry* times = m.find("spike_times");
+    const entry* file = m.find("spike_times_file");
+    const entry* offgrid = m.find("allow_offgrid_times");
+    if (!model.info.uses_spike_times) {
+        for (const entry* e: {times, file, offgrid}) {
+            if (e != nullptr) {
+                std::vector<string> takers;
+                for (const auto& name: models_.names()) {
+                    if (models_.find(name)->info.uses_spike_times) {
+                        takers.push_back(name);
+                    }
+                }
+                fail(override_label(e->value) ? e->value : e->key_node,
+                     sub(path, e->key) + ": model " + model.info.name +
+                         " does not take spike times" +
+                         (takers.empty() ? string() : " (models that do: " + join(takers) + ")"));
+            }
+        }
+        return;
+    }
+    if (offgrid != nullptr) {
+        pop.allow_offgrid_times = bool_at(offgrid->value, sub(path, "allow_offgrid_times"));
+    }
+    if (times != nullptr && file != nullptr) {
+        fail(override_label(file->value) ? file->value : file->key_node,
+             path + ": give either spike_times or spike_times_file, not both");
+    }
+    pop.spike_times.assign(pop.size, {});
+    if (file != nullptr) {
+        read_spike_times_file(pop, file->value, sub(path, "spike_times_file"));
+        return;
+    }
+    if (times == nullptr) {
+        return;  // a source that never fires
+    }
+    const string times_path = sub(path, "spike_times");
+    const YAML::Node& n = times->value;
+    if (!n.IsSequence()) {
+        fail(n, times_path + " must be a list, got " + shown(n));
+    }
+    // One list per neuron, or one flat list for all of them.
+    const bool per_neuron = n.size() > 0 && n[0].IsSequence();
+    auto read_train = [&](const YAML::Node& list, const string& list_path) {
+        std::vector<double> train;
+        train.reserve(list.size());
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            const YAML::Node& t_node = list[i];
+            const string t_path = item(list_path, i);
+            if (t_node.IsSequence()) {
+                fail(t_node, t_path + " must be a time, got a list (give either one list of "
+                                      "times per neuron or one flat list for every neuron)");
+            }
+            const double t = time_at(t_node, t_path);
+            if (!(t > 0)) {
+                fail(t_node, t_path + " must be > 0 ms, got " + t_node.Scalar());
+            }
+            if (!pop.allow_offgrid_times && !on_grid(t, dt_)) {
+                fail(t_node, fmt::format("{} = {} ms is not a multiple of dt = {} ms (set "
+                                         "allow_offgrid_times: true to round times to the "
+                                         "nearest step)",
+                                         t_path, t, dt_));
+            }
+            if (pop.allow_offgrid_times && t < dt_ / 2) {
+                fail(t_node, fmt::format("{} = {} ms is below dt/2 = {} ms: it would round to "
+                                         "time 0, before the first step ends",
+                                         t_path, t, dt_ / 2));
+            }
+            if (!train.empty() && !(t > train.back())) {
+                fail(t_node, fmt::format("{} = {} ms is not after the previous time ({} ms); "
+                                         "spike times must increase strictly",
+                                         t_path, t, train.back()));
+            }
+            train.push_back(t);
+        }
+        return train;
+    };
+    if (!per_neuron) {
+        const auto train = read_train(n, times_path);
+        std::fill(pop.spike_times.begin(), pop.spike_times.end(), train);
+        return;
+    }
+    if (n.size() != pop.size) {
+        fail(n, fmt::format("{} has {} lists; it needs one per neuron ({}), or one flat list of "
+                            "times for every neuron",
+                            times_path, n.size(), pop.size));
+    }
+    for (std::size_t k = 0; k < n.size(); ++k) {
+        if (!n[k].IsSequence()) {
+            fail(n[k], item(times_path, k) + " must be a list of times, got " + shown(n[k]) +
+                           " (give either one list of times per neuron or one flat list for "
+                           "every neuron)");
+        }
+        pop.spike_times[k] = read_train(n[k], item(times_path, k));
+    }
+}
+
+// One line per neuron; times [ms] separated by blanks or commas.
+void loader::read_spike_times_file(population_spec& pop, const YAML::Node& n, const string& path) {
+    const string& name = text_at(n, path, "a file name");
+    const auto file = data_path(name);
+    std::ifstream in(file);
+    if (!in || std::filesystem::is_directory(file)) {
+        fail(n, path + ": cannot open spike times file '" + file.string() + "'");
+    }
+    const string file_name = file.string();
+    string line;
+    std::size_t line_no = 0;
+    while (std::getline(in, line)) {
+        ++line_no;
+        if (line_no > pop.size) {
+            fail(n, fmt::format("{}: '{}' has more than {} lines; it needs one line per neuron "
+                                "of '{}'",
+                                path, file_name, pop.size, pop.name));
+        }
+        auto& train = pop.spike_times[line_no - 1];
+        std::size_t pos = 0;
+        while (pos < line.size()) {
+            const auto begin = line.find_first_not_of(" \t,\r", pos);
+            if (begin == string::npos) {
+                break;
+            }
+            auto end = line.find_first_of(" \t,\r", begin);
+            end = end == string::npos ? line.size() : end;
+            const string_view token = string_view(line).substr(begin, end - begin);
+            const int line_i = static_cast<int>(line_no);
+            const int col = static_cast<int>(begin + 1);
+            double t = 0;
+            if (!parse_double(token, t) || !std::isfinite(t)) {
+                throw config_error(file_name, line_i, col,
+                                   "'" + string(token) + "' is not a number (spike times in ms)");
+            }
+            if (!(t > 0)) {
+                throw config_error(file_name, line_i, col,
+                                   "spike time must be > 0 ms, got " + string(token));
+            }
+            if (!pop.allow_offgrid_times && !on_grid(t, dt_)) {
+                throw config_error(file_name, line_i, col,
+                                   fmt::format("spike time = {} ms is not a multiple of dt = {} "
+                                               "ms (set allow_offgrid_times: true in {} to round "
+                                               "times to the nearest step)",
+                                               t, dt_, "populations." + pop.name));
+            }
+            if (pop.allow_offgrid_times && t < dt_ / 2) {
+                throw config_error(file_name, line_i, col,
+                                   fmt::format("spike time = {} ms is below dt/2 = {} ms: it "
+                                               "would round to time 0",
+                                               t, dt_ / 2));
+            }
+            if (!train.empty() && !(t > train.back())) {
+                throw config_error(file_name, line_i, col,
+                                   fmt::format("spike time = {} ms is not after the previous time "
+                                               "({} ms); spike times must increase strictly",
+                                               t, train.back()));
+            }
+            train.push_back(t);
+            pos = end;
+        }
+    }
+    if (line_no != pop.size) {
+        fail(n, fmt::format("{}: '{}' has {} lines; it needs one line per neuron of '{}' ({})",
+                            path, file_name, line_no, pop.name, pop.size));
+    }
+}
+
+projection_spec loader::read_projection(const entry& e) {
+    const string path = "projections." + e.key;
+    const yaml_map m = as_map(e.value, path);
+    std::vector<string_view> common{"source",  "target",         "rule",
+                                    "weight",  "delay",          "receptor",
+                                    "synapse", "allow_autapses", "allow_multapses"};
+    std::vector<string_view> every = common;
+    for (auto r: all_rules) {
+        for (auto k: rule_keys(r)) {
+            every.push_back(k);
+        }
+    }
+    check_keys(m, every);
+
+    projection_spec proj;
+    proj.name = e.key;
+    proj.where = where(m.node);
+    const YAML::Node& source_node = required(m, "source");
+    const YAML::Node& target_node = required(m, "target");
+    const population_ref& source = populations_[population_at(source_node, sub(path, "source"))];
+    const population_ref& target = populations_[population_at(target_node, sub(path, "target"))];
+    proj.source = source.name;
+    proj.target = target.name;
+    const model_info& target_info = target.model->info;
+    if (target_info.ports.empty()) {
+        fail(target_node, sub(path, "target") + ": population '" + target.name + "' (model " +
+                              target_info.name + ") has no input ports and cannot be a target");
+    }
+
+    // The rule, and the keys that only other rules read.
+    auto& c = proj.connectivity;
+    const YAML::Node& rule_node = required(m, "rule");
+    const string& rule = text_at(rule_node, sub(path, "rule"), "a connection rule");
+    std::vector<string> rule_names;
+    bool known_rule = false;
+    for (auto r: all_rules) {
+        rule_names.push_back(rule_name(r));
+        if (rule_name(r) == rule) {
+            c.type = r;
+            known_rule = true;
+        }
+    }
+    if (!known_rule) {
+        fail(rule_node, sub(path, "rule") + ": unknown rule '" + rule +
+                            "'; expected one of: " + join(rule_names));
+    }
+    for (const auto& k: m.entries) {
+        for (auto r: all_rules) {
+            const auto keys = rule_keys(r);
+            if (r != c.type && std::find(keys.begin(), keys.end(), k.key) != keys.end()) {
+                fail(override_label(k.value) ? k.value : k.key_node,
+                     sub(path, k.key) + " applies only to rule " + rule_name(r) + ", not " + rule);
+            }
+        }
+    }
+    if (const entry* a = m.find("allow_autapses")) {
+        c.allow_autapses = bool_at(a->value, sub(path, "allow_autapses"));
+    }
+    if (const entry* a = m.find("allow_multapses")) {
+        c.allow_multapses = bool_at(a->value, sub(path, "allow_multapses"));
+    }
+    const bool same = source.name == target.name;
+    const std::uint64_t no_autapse = same && !c.allow_autapses ? 1 : 0;
+
+    // Receptor and the weight dimensions it allows.
+    std::vector<dimension> weight_dims;
+    if (const entry* r = m.find("receptor")) {
+        const string r_path = sub(path, "receptor");
+        const string& port = text_at(r->value, r_path, "a port name");
+        if (target_info.ports_by_sign) {
+            fail(r->value,
+                 r_path + ": model " + target_info.name +
+                     " has no receptor choice: the port is chosen by the weight's sign (" +
+                     target_info.ports[0].name + " for weights >= 0, " + target_info.ports[1].name +
+                     " for weights < 0)");
+        }
+        const std::size_t index = target_info.port_index(port);
+        if (index == model_info::npos) {
+            std::vector<string> ports;
+            for (const auto& p: target_info.ports) {
+                ports.push_back(p.name);
+            }
+            fail(r->value, r_path + ": model " + target_info.name + " has no port '" + port +
+                               "'; ports are: " + join(ports));
+        }
+        proj.receptor = port;
+        weight_dims.push_back(target_info.ports[index].weight_dim);
+    } else {
+        for (const auto& p: target_info.ports) {
+            if (std::find(weight_dims.begin(), weight_dims.end(), p.weight_dim) ==
+                weight_dims.end()) {
+                weight_dims.push_back(p.weight_dim);
+            }
+        }
+    }
+    weight_dims.erase(std::remove(weight_dims.begin(), weight_dims.end(), dimension::none),
+                      weight_dims.end());
+
+    // Rule parameters and the number of connections, where it is known before building.
+    std::size_t n_connections = npos;
+    const std::uint64_t S = source.size, T = target.size;
+    switch (c.type) {
+    case connectivity_spec::rule::all_to_all:
+        n_connections = S * T - no_autapse * S;
+        break;
+    case connectivity_spec::rule::one_to_one:
+        if (S != T) {
+            fail(m.node, fmt::format("{}: one_to_one needs populations of the same size; '{}' has "
+                                     "{} neurons, '{}' has {}",
+                                     path, source.name, S, target.name, T));
+        }
+        n_connections = no_autapse ? 0 : S;
+        break;
+    case connectivity_spec::rule::pairwise_bernoulli: {
+        const YAML::Node& p_node = required(m, "p");
+        c.p = quantity_at(p_node, sub(path, "p"), {}).value;
+        if (!(c.p >= 0 && c.p <= 1)) {
+            fail(p_node, sub(path, "p") + " must be in [0, 1], got " + p_node.Scalar());
+        }
+        break;
+    }
+    case connectivity_spec::rule::fixed_indegree:
+    case connectivity_spec::rule::fixed_outdegree: {
+        const bool in = c.type == connectivity_spec::rule::fixed_indegree;
+        const string key = in ? "indegree" : "outdegree";
+        const YAML::Node& k_node = required(m, key);
+        c.n = integer_at(k_node, sub(path, key), 0);
+        const std::uint64_t available = (in ? S : T) - no_autapse;
+        if (!c.allow_multapses && c.n > available) {
+            fail(k_node, fmt::format("{} = {} is more than the {} distinct {} available without "
+                                     "multapses (set allow_multapses: true, or lower it)",
+                                     sub(path, key), c.n, available, in ? "sources" : "targets"));
+        }
+        n_connections = in ? T * c.n : S * c.n;
+        break;
+    }
+    case connectivity_spec::rule::fixed_total_number: {
+        const YAML::Node& n_node = required(m, "N");
+        c.n = integer_at(n_node, sub(path, "N"), 0);
+        const std::uint64_t available = S * T - no_autapse * S;
+        if (!c.allow_multapses && c.n > available) {
+            fail(n_node, fmt::format("{} = {} is more than the {} distinct pairs available "
+                                     "without multapses (set allow_multapses: true, or lower it)",
+                                     sub(path, "N"), c.n, available));
+        }
+        n_connections = c.n;
+        break;
+    }
+    case connectivity_spec::rule::from_list: {
+        const entry* list = m.find("connections");
+        const entry* file = m.find("connections_file");
+        if (list == nullptr && file == nullptr) {
+            fail(m.node, path + ": rule from_list needs 'connections' or 'connections_file'");
+        }
+        if (list != nullptr && file != nullptr) {
+            fail(override_label(file->value) ? file->value : file->key_node,
+                 path + ": give either connections or connections_file, not both");
+        }
+        if (list != nullptr) {
+            read_edges(proj, list->value, sub(path, "connections"), source, target, weight_dims);
+        } else {
+            read_edges_file(proj, file->value, sub(path, "connections_file"), source, target);
+        }
+        n_connections = c.edges.size();
+        break;
+    }
+    }
+
+    // Weight and delay: one value per connection when given as a list.
+    value_rule weight_rule;
+    weight_rule.dims = weight_dims;
+    weight_rule.list_size = n_connections;
+    weight_rule.list_what = "one per connection of the projection";
+    if (c.type != connectivity_spec::rule::all_to_all &&
+        c.type != connectivity_spec::rule::one_to_one &&
+        c.type != connectivity_spec::rule::from_list) {
+        weight_rule.list_message = "a list needs one value per connection in a known order, which "
+                                   "only all_to_all, one_to_one and from_list have; use a "
+                                   "constant or a distribution";
+    }
+    proj.weight = value_at(required(m, "weight"), sub(path, "weight"), weight_rule);
+    value_rule delay_rule = weight_rule;
+    delay_rule.dims = {dimension::time};
+    delay_rule.delay = true;
+    if (const entry* d = m.find("delay")) {
+        proj.delay = value_at(d->value, sub(path, "delay"), delay_rule);
+    } else {
+        proj.delay = value_spec::constant_of(dt_, dimension::time);
+        proj.delay.where = proj.where;
+    }
+    if (const entry* s = m.find("synapse")) {
+        const string& synapse = text_at(s->value, sub(path, "synapse"), "a synapse model");
+        if (synapse != "static") {
+            fail(s->value, sub(path, "synapse") + ": unknown synapse '" + synapse +
+                               "'; synapses are: static");
+        }
+        proj.synapse = synapse;
+    }
+    return proj;
+}
+
+// [[source, target], [source, target, weight, delay], ...] with population-local ids.
+void loader::read_edges(projection_spec& proj, const YAML::Node& n, const string& path,
+                        const population_ref& source, const population_ref& target,
+                        const std::vector<dimension>& weight_dims) {
+    if (!n.IsSequence()) {
+        fail(n, path + " must be a list, got " + shown(n));
+    }
+    auto& edges = proj.connectivity.edges;
+    edges.reserve(n.size());
+    for (std::size_t i = 0; i < n.size(); ++i) {
+        const YAML::Node& e = n[i];
+        const string e_path = item(path, i);
+        if (!e.IsSequence() || (e.size() != 2 && e.size() != 4)) {
+            fail(e, e_path + " must be [source, target] or [source, target, weight, delay], got " +
+                        (e.IsSequence() ? fmt::format("a list of {}", e.size()) : shown(e)));
+        }
+        edge_spec edge;
+        const std::uint64_t s = integer_at(e[0], item(e_path, 0), 0);
+        const std::uint64_t t = integer_at(e[1], item(e_path, 1), 0);
+        if (s >= source.size) {
+            fail(e[0], fmt::format("{}: source {} is not in population '{}' (size {})", e_path, s,
+                                   source.name, source.size));
+        }
+        if (t >= target.size) {
+            fail(e[1], fmt::format("{}: target {} is not in population '{}' (size {})", e_path, t,
+                                   target.name, target.size));
+        }
+        edge.source = static_cast<neuron_id>(s);
+        edge.target = static_cast<neuron_id>(t);
+        if (e.size() == 4) {
+            edge.weight = quantity_at(e[2], item(e_path, 2), weight_dims).value;
+            edge.delay = time_at(e[3], item(e_path, 3));
+            if (auto problem = steps_problem(item(e_path, 3), edge.delay, e[3].Scalar(), dt_)) {
+                fail(e[3], *problem);
+            }
+        }
+        edges.push_back(edge);
+    }
+}
+
+// CSV: "source,target[,weight,delay]" per line, canonical units, '#' starts a comment.
+void loader::read_edges_file(projection_spec& proj, const YAML::Node& n, const string& path,
+                             const population_ref& source, const population_ref& target) {
+    const string& name = text_at(n, path, "a file name");
+    const auto file = data_path(name);
+    std::ifstream in(file);
+    if (!in || std::filesystem::is_directory(file)) {
+        fail(n, path + ": cannot open connections file '" + file.string() + "'");
+    }
+    const string file_name = file.string();
+    auto& edges = proj.connectivity.edges;
+    string line;
+    int line_no = 0;
+    while (std::getline(in, line)) {
+        ++line_no;
+        const string_view content = string_view(line).substr(0, line.find('#'));
+        if (trim(content).empty()) {
+            continue;
+        }
+        std::vector<std::pair<string_view, int>> fields;  // text, 1-based column
+        for (std::size_t pos = 0;;) {
+            const auto comma = content.find(',', pos);
+            const auto raw =
+                content.substr(pos, comma == string_view::npos ? string_view::npos : comma - pos);
+            const auto lead = raw.find_first_not_of(" \t");
+            fields.emplace_back(trim(raw),
+                                static_cast<int>(pos + (lead == string_view::npos ? 0 : lead)) + 1);
+            if (comma == string_view::npos) {
+                break;
+            }
+            pos = comma + 1;
+        }
+        if (fields.size() != 2 && fields.size() != 4) {
+            throw config_error(file_name, line_no, 1,
+                               fmt::format("expected source,target or source,target,weight,delay; "
+                                           "got {} fields",
+                                           fields.size()));
+        }
+        auto id = [&](std::size_t k, const population_ref& pop, string_view role) {
+            std::uint64_t v = 0;
+            if (!parse_u64(fields[k].first, v)) {
+                throw config_error(
+                    file_name, line_no, fields[k].second,
+                    fmt::format("{} must be an integer >= 0, got '{}'", role, fields[k].first));
+            }
+            if (v >= pop.size) {
+                throw config_error(file_name, line_no, fields[k].second,
+                                   fmt::format("{} {} is not in population '{}' (size {})", role, v,
+                                               pop.name, pop.size));
+            }
+            return static_cast<neuron_id>(v);
+        };
+        auto number = [&](std::size_t k, string_view role) {
+            double v = 0;
+            if (!parse_double(fields[k].first, v) || !std::isfinite(v)) {
+                throw config_error(file_name, line_no, fields[k].second,
+                                   fmt::format("{} must be a finite number in canonical units, "
+                                               "got '{}'",
+                                               role, fields[k].first));
+            }
+            return v;
+        };
+        edge_spec edge;
+        edge.source = id(0, source, "source");
+        edge.target = id(1, target, "target");
+        if (fields.size() == 4) {
+            edge.weight = number(2, "weight");
+            edge.delay = number(3, "delay [ms]");
+            if (auto problem = steps_problem("delay", edge.delay, string(fields[3].first), dt_)) {
+                throw config_error(file_name, line_no, fields[3].second, *problem);
+            }
+        }
+        edges.push_back(edge);
+    }
+}
+
+input_spec loader::read_input(const entry& e) {
+    const string path = "inputs." + e.key;
+    const yaml_map m = as_map(e.value, path);
+    std::vector<string_view> every{"type", "target", "neurons", "start", "stop"};
+    for (auto k: all_input_kinds) {
+        for (auto key: input_keys(k)) {
+            if (std::find(every.begin(), every.end(), key) == every.end()) {
+                every.push_back(key);
+            }
+        }
+    }
+    check_keys(m, every);
+
+    input_spec in;
+    in.name = e.key;
+    in.where = where(m.node);
+    const YAML::Node& type_node = required(m, "type");
+    const string& type = text_at(type_node, sub(path, "type"), "a device type");
+    std::vector<string> type_names;
+    bool known = false;
+    for (auto k: all_input_kinds) {
+        type_names.push_back(input_kind_name(k));
+        if (input_kind_name(k) == type) {
+            in.type = k;
+            known = true;
+        }
+    }
+    if (!known) {
+        fail(type_node, sub(path, "type") + ": unknown device type '" + type +
+                            "'; expected one of: " + join(type_names));
+    }
+    // Keys of the other device types.
+    const auto own = input_keys(in.type);
+    for (const auto& k: m.entries) {
+        std::vector<string> users;
+        for (auto kind: all_input_kinds) {
+            const auto keys = input_keys(kind);
+            if (std::find(keys.begin(), keys.end(), k.key) != keys.end()) {
+                users.push_back(input_kind_name(kind));
+            }
+        }
+        if (!users.empty() && std::find(own.begin(), own.end(), k.key) == own.end()) {
+            fail(override_label(k.value) ? k.value : k.key_node,
+                 sub(path, k.key) + " applies only to " + join(users, " and ") + ", not " + type);
+        }
+    }
+
+    const YAML::Node& target_node = required(m, "target");
+    const population_ref& target = populations_[population_at(target_node, sub(path, "target"))];
+    in.target = target.name;
+    const model_info& info = target.model->info;
+    const bool current = in.type != input_spec::kind::poisson_generator;
+    if (current && !info.accepts_current) {
+        fail(target_node, sub(path, "target") + ": population '" + target.name + "' (model " +
+                              info.name + ") does not accept current, which a " + type +
+                              " injects");
+    }
+    if (!current && info.ports.empty()) {
+        fail(target_node, sub(path, "target") + ": population '" + target.name + "' (model " +
+                              info.name + ") has no input ports for a poisson_generator's spikes");
+    }
+    if (const entry* n = m.find("neurons")) {
+        in.neurons = neurons_at(n->value, sub(path, "neurons"), target);
+    }
+    if (const entry* s = m.find("start")) {
+        in.start = time_at(s->value, sub(path, "start"));
+        if (!(in.start >= 0)) {
+            fail(s->value, sub(path, "start") + " must be >= 0 ms, got " + s->value.Scalar());
+        }
+    }
+    if (const entry* s = m.find("stop")) {
+        in.stop = time_at(s->value, sub(path, "stop"), true);
+        if (!(in.stop > in.start)) {
+            fail(s->value, fmt::format("{} must be after start ({} ms), got {}", sub(path, "stop"),
+                                       in.start, s->value.Scalar()));
+        }
+    }
+
+    const std::vector<dimension> pA{dimension::current};
+    switch (in.type) {
+    case input_spec::kind::poisson_generator: {
+        const YAML::Node& rate = required(m, "rate");
+        in.rate = quantity_at(rate, sub(path, "rate"), {dimension::rate}).value;
+        if (!(in.rate >= 0)) {
+            fail(rate, sub(path, "rate") + " must be >= 0 Hz, got " + rate.Scalar());
+        }
+        // The port: the receptor, else by the weight's sign, else the model's first port.
+        const entry* r = m.find("receptor");
+        std::size_t port = npos;
+        if (r != nullptr) {
+            const string r_path = sub(path, "receptor");
+            const string& name = text_at(r->value, r_path, "a port name");
+            if (info.ports_by_sign) {
+                fail(r->value, r_path + ": model " + info.name +
+                                   " has no receptor choice: the port is chosen by the weight's "
+                                   "sign (" +
+                                   info.ports[0].name + " for weights >= 0, " + info.ports[1].name +
+                                   " for weights < 0)");
+            }
+            port = info.port_index(name);
+            if (port == model_info::npos) {
+                std::vector<string> ports;
+                for (const auto& p: info.ports) {
+                    ports.push_back(p.name);
+                }
+                fail(r->value, r_path + ": model " + info.name + " has no port '" + name +
+                                   "'; ports are: " + join(ports));
+            }
+            in.receptor = name;
+        }
+        const YAML::Node& weight = required(m, "weight");
+        std::vector<dimension> dims;
+        for (std::size_t i = 0; i < info.ports.size(); ++i) {
+            const auto d = info.ports[i].weight_dim;
+            if ((port == npos || port == i) && d != dimension::none &&
+                std::find(dims.begin(), dims.end(), d) == dims.end()) {
+                dims.push_back(d);
+            }
+        }
+        const quantity w = quantity_at(weight, sub(path, "weight"), dims);
+        if (port == npos) {
+            port = info.ports_by_sign && w.value < 0 ? 1 : 0;
+        }
+        if (w.dim != dimension::none && w.dim != info.ports[port].weight_dim) {
+            fail(weight, sub(path, "weight") + " must be " + describe(info.ports[port].weight_dim) +
+                             " for port " + info.ports[port].name + " of model " + info.name +
+                             ", got " + shown(weight));
+        }
+        in.weight = w.value;
+        in.weight_dim = info.ports[port].weight_dim;
+        break;
+    }
+    case input_spec::kind::dc_generator:
+        in.amplitude = quantity_at(required(m, "amplitude"), sub(path, "amplitude"), pA).value;
+        break;
+    case input_spec::kind::step_current_generator: {
+        const YAML::Node& times = required(m, "times");
+        const YAML::Node& amplitudes = required(m, "amplitudes");
+        const string t_path = sub(path, "times");
+        const string a_path = sub(path, "amplitudes");
+        if (!times.IsSequence() || times.size() == 0) {
+            fail(times, t_path + " must be a non-empty list of times, got " + shown(times));
+        }
+        if (!amplitudes.IsSequence()) {
+            fail(amplitudes, a_path + " must be a list of currents, got " + shown(amplitudes));
+        }
+        if (amplitudes.size() != times.size()) {
+            fail(amplitudes, fmt::format("{} has {} entries; it needs one per time in {} ({})",
+                                         a_path, amplitudes.size(), t_path, times.size()));
+        }
+        for (std::size_t i = 0; i < times.size(); ++i) {
+            const double t = time_at(times[i], item(t_path, i));
+            if (!(t >= 0)) {
+                fail(times[i], item(t_path, i) + " must be >= 0 ms, got " + times[i].Scalar());
+            }
+            if (!in.times.empty() && !(t > in.times.back())) {
+                fail(times[i],
+                     fmt::format("{} = {} ms must be after {} = {} ms (times must "
+                                 "increase strictly)",
+                                 item(t_path, i), t, item(t_path, i - 1), in.times.back()));
+            }
+            check_grid_time(times[i], item(t_path, i), t);
+            in.times.push_back(t);
+            in.amplitudes.push_back(quantity_at(amplitudes[i], item(a_path, i), pA).value);
+        }
+        break;
+    }
+    case input_spec::kind::noise_generator: {
+        if (const entry* mean = m.find("mean")) {
+            in.mean = quantity_at(mean->value, sub(path, "mean"), pA).value;
+        }
+        const YAML::Node& std_node = required(m, "std");
+        in.std = quantity_at(std_node, sub(path, "std"), pA).value;
+        if (!(in.std >= 0)) {
+            fail(std_node, sub(path, "std") + " must be >= 0 pA, got " + std_node.Scalar());
+        }
+        break;
+    }
+    }
+    return in;
+}
+
+record_spec loader::read_record(const yaml_map& root) {
+    record_spec rec;
+    const entry* record = root.find("record");
+    const entry* spikes = nullptr;
+    std::optional<yaml_map> m;
+    if (record != nullptr) {
+        m = as_map(record->value, "record");
+        check_keys(*m, {"spikes", "reports"});
+        spikes = m->find("spikes");
+    }
+    if (spikes == nullptr || (spikes->value.IsScalar() && spikes->value.Scalar() == "all")) {
+        for (const auto& p: populations_) {
+            rec.spikes.push_back(p.name);
+        }
+    } else if (spikes->value.IsScalar() && spikes->value.Scalar() == "none") {
+        // nothing recorded
+    } else if (spikes->value.IsSequence()) {
+        for (std::size_t i = 0; i < spikes->value.size(); ++i) {
+            const YAML::Node& n = spikes->value[i];
+            const string& name = populations_[population_at(n, item("record.spikes", i))].name;
+            if (std::find(rec.spikes.begin(), rec.spikes.end(), name) != rec.spikes.end()) {
+                fail(n, item("record.spikes", i) + ": population '" + name + "' is listed twice");
+            }
+            rec.spikes.push_back(name);
+        }
+    } else {
+        fail(spikes->value, "record.spikes must be all, none or a list of population names "
+                            "(e.g. [exc]), got " +
+                                shown(spikes->value));
+    }
+    if (m) {
+        if (const entry* reports = m->find("reports")) {
+            const yaml_map r = as_map(reports->value, "record.reports");
+            std::map<string, string> names;  // report name -> key path that defined it
+            for (const auto& e: r.entries) {
+                read_report(e, rec.reports, names);
+            }
+        }
+    }
+    return rec;
+}
+
+void loader::read_report(const entry& e, std::vector<report_spec>& out,
+                         std::map<string, string>& names) {
+    const string path = "record.reports." + e.key;
+    const yaml_map m = as_map(e.value, path);
+    check_keys(m, {"population", "variable", "variables", "neurons", "start", "stop", "interval"});
+    report_spec r;
+    r.where = where(m.node);
+    const population_ref& pop =
+        populations_[population_at(required(m, "population"), sub(path, "population"))];
+    r.population = pop.name;
+    const model_info& info = pop.model->info;
+
+    const entry* variable = m.find("variable");
+    const entry* variables = m.find("variables");
+    if (variable == nullptr && variables == nullptr) {
+        fail(m.node, "missing required key 'variable' in '" + path +
+                         "' (or 'variables' with a list of names)");
+    }
+    if (variable != nullptr && variables != nullptr) {
+        fail(override_label(variables->value) ? variables->value : variables->key_node,
+             path + ": give either variable or variables, not both");
+    }
+    std::vector<string> known;
+    for (const auto& v: info.variables) {
+        known.push_back(v.name);
+    }
+    auto check_variable = [&](const YAML::Node& n, const string& v_path) {
+        const string& name = text_at(n, v_path, "a variable name");
+        if (info.variable_index(name) == model_info::npos) {
+            fail(n, v_path + ": model " + info.name + " has no variable '" + name + "'; " +
+                        (known.empty() ? "it has no recordable variables"
+                                       : "variables are: " + join(known)));
+        }
+        return name;
+    };
+    std::vector<std::pair<string, YAML::Node>> chosen;  // variable, its node
+    if (variable != nullptr) {
+        chosen.emplace_back(check_variable(variable->value, sub(path, "variable")),
+                            variable->value);
+    } else {
+        const string v_path = sub(path, "variables");
+        const YAML::Node& list = variables->value;
+        if (!list.IsSequence() || list.size() == 0) {
+            fail(list, v_path + " must be a non-empty list of variable names, got " + shown(list));
+        }
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            const string name = check_variable(list[i], item(v_path, i));
+            for (const auto& [prev, node]: chosen) {
+                if (prev == name) {
+                    fail(list[i], item(v_path, i) + ": variable '" + name + "' is listed twice");
+                }
+            }
+            chosen.emplace_back(name, list[i]);
+        }
+    }
+
+    if (const entry* n = m.find("neurons")) {
+        r.neurons = neurons_at(n->value, sub(path, "neurons"), pop);
+    }
+    if (const entry* s = m.find("start")) {
+        r.start = time_at(s->value, sub(path, "start"));
+        if (!(r.start >= 0)) {
+            fail(s->value, sub(path, "start") + " must be >= 0 ms, got " + s->value.Scalar());
+        }
+    }
+    if (const entry* s = m.find("stop")) {
+        r.stop = time_at(s->value, sub(path, "stop"), true);
+        if (!(r.stop > r.start)) {
+            fail(s->value, fmt::format("{} must be after start ({} ms), got {}", sub(path, "stop"),
+                                       r.start, s->value.Scalar()));
+        }
+    }
+    if (const entry* i = m.find("interval")) {
+        r.interval = time_at(i->value, sub(path, "interval"));
+        if (auto problem =
+                steps_problem(sub(path, "interval"), r.interval, i->value.Scalar(), dt_)) {
+            fail(i->value, *problem);
+        }
+    }
+
+    for (const auto& [name, node]: chosen) {
+        report_spec one = r;
+        one.variable = name;
+        one.name = variables != nullptr ? e.key + "." + name : e.key;
+        if (auto [it, fresh] = names.emplace(one.name, path); !fresh) {
+            fail(variables != nullptr ? node : m.node,
+                 path + ": report name '" + one.name + "' is already used by " + it->second);
+        }
+        out.push_back(std::move(one));
+    }
+}
+
+output_spec loader::read_output(const yaml_map& root) {
+    output_spec out;
+    out.path = "results/" + std::filesystem::path(file_).stem().string() + ".h5";
+    out.where = where(root.node);
+    const entry* output = root.find("output");
+    if (output == nullptr) {
+        return out;
+    }
+    const yaml_map m = as_map(output->value, "output");
+    check_keys(m, {"file", "flush_interval"});
+    out.where = where(m.node);
+    if (const entry* f = m.find("file")) {
+        out.path = text_at(f->value, "output.file", "a file name");
+        if (out.path.empty()) {
+            fail(f->value, "output.file must not be empty");
+        }
+    }
+    if (const entry* f = m.find("flush_interval")) {
+        const quantity q = quantity_at(f->value, "output.flush_interval", {dimension::time});
+        if (q.dim == dimension::none) {
+            fail(f->value,
+                 "output.flush_interval needs a unit (e.g. '5 s'), got " + shown(f->value));
+        }
+        if (!(q.value > 0)) {
+            fail(f->value, "output.flush_interval must be > 0 s, got " + f->value.Scalar());
+        }
+        out.flush_interval = q.value / 1000.0;  // [ms] -> [s]
+    }
+    return out;
+}
+
+// Population, projection and input names become HDF5 group names and --set path keys.
+bool valid_name(const string& name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+    });
+}
+
+experiment_spec loader::read(const YAML::Node& root) {
+    if (root.IsNull()) {
+        throw config_error(file_, 1, 1,
+                           "the file is empty; an experiment needs at least 'simulation' and "
+                           "'populations'");
+    }
+    const yaml_map top = as_map(root, "");
+    check_keys(top, {"simulation", "populations", "projections", "inputs", "record", "output"});
+    experiment_spec spec;
+    spec.simulation = read_simulation(top);
+
+    auto named_entries = [&](const yaml_map& m, string_view what) {
+        for (const auto& e: m.entries) {
+            if (!valid_name(e.key)) {
+                fail(override_label(e.value) ? e.value : e.key_node,
+                     m.path + ": '" + e.key + "' is not a valid " + string(what) +
+                         " name; use letters, digits, '_' and '-'");
+            }
+        }
+        return m.entries;
+    };
+
+    const yaml_map pops = as_map(required(top, "populations"), "populations");
+    if (pops.entries.empty()) {
+        fail(pops.node, "populations must define at least one population");
+    }
+    std::uint64_t total = 0;
+    for (const auto& e: named_entries(pops, "population")) {
+        spec.populations.push_back(read_population(e));
+        total += spec.populations.back().size;
+        if (total > std::numeric_limits<neuron_id>::max()) {
+            fail(e.value, fmt::format("the populations up to '{}' have {} neurons; glia supports "
+                                      "at most {} in total",
+                                      e.key, total, std::numeric_limits<neuron_id>::max()));
+        }
+    }
+    if (const entry* p = top.find("projections")) {
+        for (const auto& e: named_entries(as_map(p->value, "projections"), "projection")) {
+            spec.projections.push_back(read_projection(e));
+        }
+    }
+    if (const entry* p = top.find("inputs")) {
+        for (const auto& e: named_entries(as_map(p->value, "inputs"), "input")) {
+            spec.inputs.push_back(read_input(e));
+        }
+    }
+    spec.record = read_record(top);
+    spec.output = read_output(top);
+    return spec;
+}
+
+experiment_spec parse(const string& text, const string& name, const std::vector<string>& overrides,
+                      const model_registry& models) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    }
+    catch (const YAML::Exception& e) {
+        if (e.mark.is_null()) {
+            throw error(name + ": " + e.msg);
+        }
+        throw config_error(name, e.mark.line + 1, e.mark.column + 1, e.msg);
+    }
+    loader l(name, models);
+    for (const auto& o: overrides) {
+        l.apply_override(root, o);
+    }
+    experiment_spec spec = l.read(root);
+    YAML::Emitter emitter;
+    emitter << root;
+    if (!emitter.good()) {
+        throw internal_error("cannot emit the resolved config of " + name + ": " +
+                             emitter.GetLastError());
+    }
+    spec.config_text = emitter.c_str();
+    spec.source_path = name;
+    return spec;
+}
+
+}  // namespace
+
+experiment_spec load_experiment(const std::string& path, const std::vector<std::string>& overrides,
+                                const model_registry& models) {
+    std::ifstream in(path);
+    if (!in || std::filesystem::is_directory(path)) {
+        throw error("cannot open experiment file '" + path + "'");
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse(text.str(), path, overrides, models);
+}
+
+experiment_spec parse_experiment(const std::string& yaml_text, const std::string& name,
+                                 const std::vector<std::string>& overrides,
+                                 const model_registry& models) {
+    return parse(yaml_text, name, overrides, models);
+}
+
+}  // namespace glia::io
