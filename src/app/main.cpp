@@ -167,7 +167,8 @@ int cmd_run(const std::string& file, const std::vector<std::string>& sets,
     std::atomic<bool> stop{false};
     glia::runtime::signal_watcher signals(stop);
     glia::io::hdf5_sink file_sink(spec.output.path, prov);
-    glia::runtime::async_sink sink(file_sink, spec.output.flush_interval);
+    glia::runtime::async_sink sink(file_sink,
+                                   std::chrono::duration<double>(spec.output.flush_interval));
 
     progress_printer printer(*log, spec.simulation.dt, progress);
     glia::run_control control;
