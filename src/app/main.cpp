@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -57,6 +58,18 @@ std::string now_iso8601() {
     char buf[64];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
     return buf;
+}
+
+// Peak resident set size of this process [bytes] (Linux VmHWM), 0 if unknown.
+std::size_t peak_rss_bytes() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+            return static_cast<std::size_t>(std::stoull(line.substr(6))) * 1024;
+        }
+    }
+    return 0;
 }
 
 std::string format_duration(double s) {
@@ -131,9 +144,53 @@ glia::experiment_spec load(const std::string& file, const std::vector<std::strin
     return spec;
 }
 
+std::string json_escape(const std::string& s) {
+    std::string out;
+    for (const char c: s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        if (static_cast<unsigned char>(c) < 0x20) {
+            out += fmt::format("\\u{:04x}", static_cast<int>(c));
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+// The figures of a run as one JSON object (for tools/bench and sweep collection).
+void write_stats(const std::string& path, const glia::build_report& b, const glia::run_summary& s,
+                 double dt, std::uint64_t spikes, const std::string& output) {
+    std::ofstream f(path);
+    if (!f) {
+        throw glia::error(fmt::format("cannot write stats file '{}'", path));
+    }
+    const double sim_s = static_cast<double>(s.steps_done) * dt * 1e-3;
+    f << fmt::format(
+        "{{\"output\": \"{}\", \"status\": \"{}\", \"neurons\": {}, \"synapses\": {}, "
+        "\"synapse_bytes\": {}, \"bytes_per_synapse\": {:.3f}, \"threads\": {}, "
+        "\"partitions\": {}, \"build_seconds\": {:.6f}, \"wall_seconds\": {:.6f}, "
+        "\"simulated_seconds\": {:.6f}, \"steps\": {}, \"spikes\": {}, \"mean_rate_hz\": "
+        "{:.6f}, \"synaptic_events\": {}, \"events_per_second\": {:.6g}, "
+        "\"peak_rss_bytes\": {}}}\n",
+        json_escape(output), s.status == glia::run_status::completed ? "complete" : "interrupted", s.n_neurons,
+        s.n_synapses, b.synapse_bytes,
+        s.n_synapses > 0 ? static_cast<double>(b.synapse_bytes) / static_cast<double>(s.n_synapses)
+                         : 0.0,
+        b.threads, b.partitions, s.build_seconds, s.wall_seconds, sim_s, s.steps_done, spikes,
+        sim_s > 0 && s.n_neurons > 0
+            ? static_cast<double>(spikes) / static_cast<double>(s.n_neurons) / sim_s
+            : 0.0,
+        s.synaptic_events,
+        s.wall_seconds > 0 ? static_cast<double>(s.synaptic_events) / s.wall_seconds : 0.0,
+        peak_rss_bytes());
+}
+
 int cmd_run(const std::string& file, const std::vector<std::string>& sets,
             const std::string& output, int threads, int partitions, bool progress,
-            const std::string& command_line, const std::shared_ptr<spdlog::logger>& log) {
+            const std::string& stats, const std::string& command_line,
+            const std::shared_ptr<spdlog::logger>& log) {
     glia::model_registry models;
     glia::models::register_builtin_models(models);
     auto spec = load(file, sets, models);
@@ -193,11 +250,14 @@ int cmd_run(const std::string& file, const std::vector<std::string>& sets,
                   signals.signal_number(), static_cast<double>(s.steps_done) * spec.simulation.dt);
     }
     fmt::print("{}: {} neurons, {} synapses, {} ms simulated in {} (build {}), {} spikes "
-               "(mean rate {:.2f} Hz), {:.3g} synaptic events/s\n",
+               "(mean rate {:.2f} Hz), {:.3g} synaptic events/s, peak memory {:.0f} MB\n",
                spec.output.path, s.n_neurons, s.n_synapses,
                static_cast<double>(s.steps_done) * spec.simulation.dt,
                format_duration(s.wall_seconds), format_duration(s.build_seconds), spikes, rate,
-               events_per_s);
+               events_per_s, static_cast<double>(peak_rss_bytes()) / 1e6);
+    if (!stats.empty()) {
+        write_stats(stats, sim.report(), s, spec.simulation.dt, spikes, spec.output.path);
+    }
     return s.status == glia::run_status::interrupted ? exit_interrupted : exit_ok;
 }
 
@@ -242,6 +302,7 @@ int main(int argc, char** argv) {
     int threads = 0;
     int partitions = 0;
     bool no_progress = false;
+    std::string stats;
 
     auto* run = app.add_subcommand("run", "run an experiment file");
     run->add_option("file", file, "experiment (YAML)")->required();
@@ -252,6 +313,7 @@ int main(int argc, char** argv) {
     run->add_option("--partitions", partitions, "partitions (default: the thread count)")
         ->check(CLI::NonNegativeNumber);
     run->add_flag("--no-progress", no_progress, "no progress line");
+    run->add_option("--stats", stats, "write the run's figures (times, events/s, memory) as JSON");
 
     auto* validate = app.add_subcommand("validate", "check an experiment file without running it");
     validate->add_option("file", file, "experiment (YAML)")->required();
@@ -272,8 +334,8 @@ int main(int argc, char** argv) {
 
     try {
         if (*run) {
-            return cmd_run(file, sets, output, threads, partitions, !no_progress, command_line,
-                           log);
+            return cmd_run(file, sets, output, threads, partitions, !no_progress, stats,
+                           command_line, log);
         }
         if (*validate) {
             return cmd_validate(file, sets);
