@@ -48,6 +48,9 @@ struct run_control {
     double progress_interval = 1.0;                   // [s] of wall time between calls
 };
 
+// Peak resident set size of this process so far [bytes] (Linux VmHWM); 0 if unknown.
+std::size_t peak_rss_bytes();
+
 // Checks a spec against the models without building the network: references, parameter
 // values, units, delays against dt. Throws glia::error (located) on the first problem.
 void check_experiment(const experiment_spec& spec, const model_registry& models);

@@ -88,10 +88,7 @@ private:
 };
 
 void validate(const value_table& p, std::size_t) {
-    if (!(p.scalar(V_reset) < p.scalar(V_th))) {
-        throw error(fmt::format("V_reset ({} mV) must be below V_th ({} mV)", p.scalar(V_reset),
-                                p.scalar(V_th)));
-    }
+    require_reset_below_threshold(p.scalar(V_reset), p.scalar(V_th));
 }
 
 std::unique_ptr<neuron_block> make(const block_args& a) {

@@ -48,4 +48,12 @@ inline double one_minus_exp_over(double x) {
     return x == 0.0 ? 1.0 : -std::expm1(-x) / x;
 }
 
+// Every integrate-and-fire model: the reset must lie below the threshold, or a neuron would
+// fire again at once.
+inline void require_reset_below_threshold(double V_reset, double V_th) {
+    if (!(V_reset < V_th)) {
+        throw error(fmt::format("V_reset ({} mV) must be below V_th ({} mV)", V_reset, V_th));
+    }
+}
+
 }  // namespace glia::models

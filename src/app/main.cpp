@@ -60,18 +60,6 @@ std::string now_iso8601() {
     return buf;
 }
 
-// Peak resident set size of this process [bytes] (Linux VmHWM), 0 if unknown.
-std::size_t peak_rss_bytes() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) {
-            return static_cast<std::size_t>(std::stoull(line.substr(6))) * 1024;
-        }
-    }
-    return 0;
-}
-
 std::string format_duration(double s) {
     if (!std::isfinite(s) || s < 0) {
         return "?";
@@ -184,7 +172,7 @@ void write_stats(const std::string& path, const glia::build_report& b, const gli
             : 0.0,
         s.synaptic_events,
         s.wall_seconds > 0 ? static_cast<double>(s.synaptic_events) / s.wall_seconds : 0.0,
-        peak_rss_bytes());
+        glia::peak_rss_bytes());
 }
 
 int cmd_run(const std::string& file, const std::vector<std::string>& sets,
@@ -254,7 +242,7 @@ int cmd_run(const std::string& file, const std::vector<std::string>& sets,
                spec.output.path, s.n_neurons, s.n_synapses,
                static_cast<double>(s.steps_done) * spec.simulation.dt,
                format_duration(s.wall_seconds), format_duration(s.build_seconds), spikes, rate,
-               events_per_s, static_cast<double>(peak_rss_bytes()) / 1e6);
+               events_per_s, static_cast<double>(glia::peak_rss_bytes()) / 1e6);
     if (!stats.empty()) {
         write_stats(stats, sim.report(), s, spec.simulation.dt, spikes, spec.output.path);
     }

@@ -27,18 +27,6 @@ double seconds_since(clock_type::time_point t0) {
     return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-// Peak resident set size of this process [bytes] (Linux), 0 if unknown.
-std::size_t peak_rss_bytes() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) {
-            return static_cast<std::size_t>(std::stoull(line.substr(6))) * 1024;
-        }
-    }
-    return 0;
-}
-
 // Longest epoch when delays are long (or absent): bounds the latency of recording, progress
 // and stop requests, and the memory of per-epoch buffers. Does not change results.
 constexpr step_t max_epoch_steps = 100;
@@ -164,6 +152,17 @@ struct simulation::state {
         }
     }
 };
+
+std::size_t peak_rss_bytes() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+            return static_cast<std::size_t>(std::stoull(line.substr(6))) * 1024;
+        }
+    }
+    return 0;
+}
 
 simulation::simulation(const experiment_spec& spec, const model_registry& models,
                        const context& ctx) :

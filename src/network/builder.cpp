@@ -893,16 +893,17 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
         }
     }
     // Blocks receive a current span only if a current device reaches them.
+    auto reaches = [](const block_slot& b, const std::vector<std::uint32_t>& neurons) {
+        return std::any_of(neurons.begin(), neurons.end(), [&](std::uint32_t n) {
+            return n >= b.neuron_offset && n < b.neuron_offset + b.count;
+        });
+    };
     for (auto& b: part.blocks) {
         for (const auto& d: part.currents) {
-            for (std::uint32_t n: d.neurons) {
-                b.has_current = b.has_current || (n >= b.neuron_offset && n < b.neuron_offset + b.count);
-            }
+            b.has_current = b.has_current || reaches(b, d.neurons);
         }
         for (const auto& d: part.noise) {
-            for (std::uint32_t n: d.neurons) {
-                b.has_current = b.has_current || (n >= b.neuron_offset && n < b.neuron_offset + b.count);
-            }
+            b.has_current = b.has_current || reaches(b, d.neurons);
         }
     }
 }
