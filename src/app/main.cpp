@@ -175,10 +175,29 @@ void write_stats(const std::string& path, const glia::build_report& b, const gli
         glia::peak_rss_bytes());
 }
 
-int cmd_run(const std::string& file, const std::vector<std::string>& sets,
-            const std::string& output, int threads, int partitions, bool progress,
-            const std::string& stats, const std::string& command_line,
-            const std::shared_ptr<spdlog::logger>& log) {
+// Everything `glia run` takes from the command line.
+struct run_options {
+    std::string file;
+    std::vector<std::string> sets;  // --set key.path=value
+    std::string output;             // -o
+    int threads = 0;
+    int partitions = 0;
+    bool progress = true;
+    std::string stats;    // --stats FILE.json
+    std::string monitor;  // --monitor HOST:PORT (issue 8); empty: no monitor, no threads, no sockets
+    long point = -1;      // --point K: run point K of the file's sweep (issue 7); -1: no sweep
+    std::string command_line;
+};
+
+int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) {
+    const std::string& file = opt.file;
+    const std::vector<std::string>& sets = opt.sets;
+    const std::string& output = opt.output;
+    const int threads = opt.threads;
+    const int partitions = opt.partitions;
+    const bool progress = opt.progress;
+    const std::string& stats = opt.stats;
+    const std::string& command_line = opt.command_line;
     glia::model_registry models;
     glia::models::register_builtin_models(models);
     auto spec = load(file, sets, models);
@@ -284,24 +303,23 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
+    run_options ro;
+    ro.command_line = command_line;
     std::string file;
-    std::string output;
     std::vector<std::string> sets;
-    int threads = 0;
-    int partitions = 0;
     bool no_progress = false;
-    std::string stats;
 
     auto* run = app.add_subcommand("run", "run an experiment file");
-    run->add_option("file", file, "experiment (YAML)")->required();
-    run->add_option("-o,--output", output, "output file (HDF5); overrides output.file");
-    run->add_option("--set", sets, "override a config value: key.path=value (repeatable)");
-    run->add_option("--threads", threads, "worker threads (default: simulation.threads or all)")
+    run->add_option("file", ro.file, "experiment (YAML)")->required();
+    run->add_option("-o,--output", ro.output, "output file (HDF5); overrides output.file");
+    run->add_option("--set", ro.sets, "override a config value: key.path=value (repeatable)");
+    run->add_option("--threads", ro.threads, "worker threads (default: simulation.threads or all)")
         ->check(CLI::NonNegativeNumber);
-    run->add_option("--partitions", partitions, "partitions (default: the thread count)")
+    run->add_option("--partitions", ro.partitions, "partitions (default: the thread count)")
         ->check(CLI::NonNegativeNumber);
     run->add_flag("--no-progress", no_progress, "no progress line");
-    run->add_option("--stats", stats, "write the run's figures (times, events/s, memory) as JSON");
+    run->add_option("--stats", ro.stats,
+                    "write the run's figures (times, events/s, memory) as JSON");
 
     auto* validate = app.add_subcommand("validate", "check an experiment file without running it");
     validate->add_option("file", file, "experiment (YAML)")->required();
@@ -322,8 +340,8 @@ int main(int argc, char** argv) {
 
     try {
         if (*run) {
-            return cmd_run(file, sets, output, threads, partitions, !no_progress, stats,
-                           command_line, log);
+            ro.progress = !no_progress;
+            return cmd_run(ro, log);
         }
         if (*validate) {
             return cmd_validate(file, sets);
