@@ -40,22 +40,19 @@ public:
 
     void advance(step_t, std::span<const double> input, std::span<const double> current,
                  std::vector<std::uint32_t>& spiked) override {
+        if (current.empty()) {
+            integrate<false>(input, current);
+        } else {
+            integrate<true>(input, current);
+        }
+        // Threshold: rare, so a branch is cheap here and keeps the loop above branch-free.
         const std::size_t n = V_m_.size();
         for (std::size_t i = 0; i < n; ++i) {
-            double V = V_m_[i];
-            if (refractory_[i] == 0) {
-                const double I = current.empty() ? I_e_ : I_e_ + current[i];
-                V = E_L_ + (V - E_L_) * P33_ + P30_ * I + input[i];
-                V = std::max(V, V_min_);
-            } else {
-                --refractory_[i];
-            }
-            if (V >= V_th_) {
-                V = V_reset_;
+            if (V_m_[i] >= V_th_) {
+                V_m_[i] = V_reset_;
                 refractory_[i] = ref_steps_;
                 spiked.push_back(static_cast<std::uint32_t>(i));
             }
-            V_m_[i] = V;
         }
     }
 
@@ -73,6 +70,24 @@ public:
     }
 
 private:
+    // Integrates every neuron over one step (branch-free, so the compiler vectorises it):
+    // a refractory neuron keeps its potential and loses its input (NEST); the others
+    // integrate exactly and add their input at the end of the step.
+    template <bool HasCurrent>
+    void integrate(std::span<const double> input, std::span<const double> current) {
+        const std::size_t n = V_m_.size();
+        double* V_m = V_m_.data();
+        std::int32_t* refractory = refractory_.data();
+        const double* in = input.data();
+        for (std::size_t i = 0; i < n; ++i) {
+            const double I = HasCurrent ? I_e_ + current[i] : I_e_;
+            const double V = std::max(E_L_ + (V_m[i] - E_L_) * P33_ + P30_ * I + in[i], V_min_);
+            const bool free = refractory[i] == 0;
+            V_m[i] = free ? V : V_m[i];
+            refractory[i] = free ? 0 : refractory[i] - 1;
+        }
+    }
+
     static void check_variable(std::size_t var) {
         if (var != 0) {
             throw internal_error(fmt::format("iaf_psc_delta has no variable {}", var));

@@ -43,6 +43,7 @@ public:
         I_ex_.resize(a.count);
         I_in_.resize(a.count);
         refractory_.assign(a.count, 0);
+        V_new_.resize(a.count);
         for (std::size_t k = 0; k < a.count; ++k) {
             const std::size_t i = a.first + k;
             V_m_[k] = a.initial.has(V_m) ? a.initial.at(V_m, i) : E_L_;
@@ -53,29 +54,53 @@ public:
 
     void advance(step_t, std::span<const double> input, std::span<const double> current,
                  std::vector<std::uint32_t>& spiked) override {
+        if (current.empty()) {
+            integrate<false>(input, current);
+        } else {
+            integrate<true>(input, current);
+        }
+        // Refractory clamp and threshold in one pass over the state.
         const std::size_t n = V_m_.size();
-        const bool has_current = !current.empty();
+        const double V_th = V_th_, V_reset = V_reset_;
+        const std::int32_t ref_steps = ref_steps_;
+        double* V_m = V_m_.data();
+        const double* V_new = V_new_.data();
+        std::int32_t* refractory = refractory_.data();
         for (std::size_t i = 0; i < n; ++i) {
-            double V = V_m_[i];
-            double I_ex = I_ex_[i];
-            double I_in = I_in_[i];
-            if (refractory_[i] == 0) {
-                const double I = has_current ? I_e_ + current[i] : I_e_;
-                V = E_L_ + (V - E_L_) * P22_ + I * P20_ + I_ex * P21ex_ + I_in * P21in_;
-            } else {
-                --refractory_[i];  // V stays at V_reset
-            }
-            // Input delivered in this step lands at its end, refractory or not (NEST).
-            I_ex = I_ex * P11ex_ + input[2 * i];
-            I_in = I_in * P11in_ + input[2 * i + 1];
-            if (V >= V_th_) {
-                V = V_reset_;
-                refractory_[i] = ref_steps_;
+            const bool free = refractory[i] == 0;
+            double V = free ? V_new[i] : V_m[i];
+            std::int32_t r = free ? 0 : refractory[i] - 1;
+            if (V >= V_th) {  // rare
+                V = V_reset;
+                r = ref_steps;
                 spiked.push_back(static_cast<std::uint32_t>(i));
             }
-            V_m_[i] = V;
-            I_ex_[i] = I_ex;
-            I_in_[i] = I_in;
+            V_m[i] = V;
+            refractory[i] = r;
+        }
+    }
+
+    // One step of the linear dynamics for every neuron, branch-free so that the compiler
+    // vectorises it: V_new_ gets the potential the neuron reaches if it is not refractory; the
+    // synaptic currents decay and this step's input lands at the end of the step, refractory
+    // or not (NEST).
+    template <bool HasCurrent>
+    void integrate(std::span<const double> input, std::span<const double> current) {
+        const std::size_t n = V_m_.size();
+        const double* V_m = V_m_.data();
+        double* I_ex = I_ex_.data();
+        double* I_in = I_in_.data();
+        double* V_new = V_new_.data();
+        const double* in = input.data();
+        // Parameters as locals: stores through the state pointers could alias the members,
+        // which stops the compiler from vectorising.
+        const double E_L = E_L_, P22 = P22_, P20 = P20_, P21ex = P21ex_, P21in = P21in_;
+        const double P11ex = P11ex_, P11in = P11in_, I_e = I_e_;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double I = HasCurrent ? I_e + current[i] : I_e;
+            V_new[i] = E_L + (V_m[i] - E_L) * P22 + I * P20 + I_ex[i] * P21ex + I_in[i] * P21in;
+            I_ex[i] = I_ex[i] * P11ex + in[2 * i];
+            I_in[i] = I_in[i] * P11in + in[2 * i + 1];
         }
     }
 
@@ -113,7 +138,8 @@ private:
     std::vector<double> V_m_;               // membrane potential [mV]
     std::vector<double> I_ex_;              // excitatory synaptic current [pA]
     std::vector<double> I_in_;              // inhibitory synaptic current [pA] (<= 0 normally)
-    std::vector<std::int32_t> refractory_;  // refractory steps left
+    std::vector<std::int32_t> refractory_;
+    std::vector<double> V_new_;  // scratch: V after the step, if not refractory [mV]
 };
 
 void validate(const value_table& p, std::size_t) {

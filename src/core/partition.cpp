@@ -40,8 +40,7 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
             sample(now, frames);
         }
         apply_heap_events(now);
-        deliver(now);
-        apply_devices(now);
+        const std::size_t writes = deliver(now) + apply_devices(now);
         for (auto& b: blocks) {
             const std::span<const double> in(input_.data() + b.input_offset, b.count * b.n_ports);
             std::span<const double> cur;
@@ -55,8 +54,33 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
                 spikes_.push_back(spike_event{now, b.first_gid + local});
             }
         }
+        clear_input(now, writes);
+    }
+}
+
+void partition::clear_input(step_t now, std::size_t writes) {
+    auto& bucket = queue.bucket(now);
+    // Sparse steps (few spikes arrived) zero just the slots written; dense ones zero all.
+    if (writes * 4 < input_.size()) {
+        const std::uint32_t* seg_begin = synapses.segment_begin.data();
+        const std::uint32_t* target = synapses.target.data();
+        double* in = input_.data();
+        for (std::uint32_t k: bucket) {
+            for (std::uint32_t s = seg_begin[k]; s < seg_begin[k + 1]; ++s) {
+                in[target[s]] = 0.0;
+            }
+        }
+        if (poisson_written_) {
+            for (const auto& d: poisson) {
+                for (std::uint32_t slot: d.slots) {
+                    in[slot] = 0.0;
+                }
+            }
+        }
+    } else {
         std::fill(input_.begin(), input_.end(), 0.0);
     }
+    bucket.clear();
 }
 
 void partition::sample(step_t now, std::vector<frame_buffer>& frames) {
@@ -94,8 +118,8 @@ void partition::apply_heap_events(step_t now) {
     }
 }
 
-void partition::deliver(step_t now) {
-    auto& bucket = queue.bucket(now);
+std::size_t partition::deliver(step_t now) {
+    const auto& bucket = queue.bucket(now);
     const std::uint32_t* seg_begin = synapses.segment_begin.data();
     const std::uint32_t* target = synapses.target.data();
     const float* weight = synapses.weight.data();
@@ -110,14 +134,18 @@ void partition::deliver(step_t now) {
         events += e - b;
     }
     events_ += events;
-    bucket.clear();
+    return events;
 }
 
-void partition::apply_devices(step_t now) {
+std::size_t partition::apply_devices(step_t now) {
+    std::size_t writes = 0;
+    poisson_written_ = false;
     for (const auto& d: poisson) {
         if (now < d.start || now >= d.stop) {
             continue;
         }
+        poisson_written_ = true;
+        writes += d.slots.size();
         for (std::size_t k = 0; k < d.slots.size(); ++k) {
             rng_stream rng(d.key, d.gids[k], static_cast<std::uint64_t>(now));
             const std::uint64_t n = rng.poisson_small(d.lambda, d.exp_minus_lambda);
@@ -138,6 +166,7 @@ void partition::apply_devices(step_t now) {
             }
         }
     }
+    return writes;
 }
 
 void partition::route(std::span<const spike_event> all) {

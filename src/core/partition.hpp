@@ -133,8 +133,12 @@ public:
 private:
     void sample(step_t now, std::vector<frame_buffer>& frames);
     void apply_heap_events(step_t now);
-    void deliver(step_t now);
-    void apply_devices(step_t now);
+    // Adds this step's synaptic input; returns how many slot writes it made.
+    std::size_t deliver(step_t now);
+    // Adds device input; returns how many slot writes it made.
+    std::size_t apply_devices(step_t now);
+    // Zeroes the input slots written in this step and empties the step's bucket.
+    void clear_input(step_t now, std::size_t writes);
 
     std::vector<double> input_;         // spike input slots, cleared after every step
     std::vector<double> base_current_;  // [pA] from dc/step devices, per partition neuron
@@ -142,6 +146,7 @@ private:
     bool any_current_ = false;
     std::vector<std::uint32_t> spiked_;  // scratch: block-local spikes of one block
     std::vector<spike_event> spikes_;    // this epoch's spikes, (step, gid) order
+    bool poisson_written_ = false;       // a Poisson device wrote slots in this step
     std::uint64_t events_ = 0;           // synaptic events delivered so far
 };
 

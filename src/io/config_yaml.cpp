@@ -1900,7 +1900,9 @@ experiment_spec loader::read(const YAML::Node& root) {
                            "'populations'");
     }
     const yaml_map top = as_map(root, "");
-    check_keys(top, {"simulation", "populations", "projections", "inputs", "record", "output"});
+    // `sweep` belongs to src/sweep (glia sweep, glia run --point): accepted here, not read.
+    check_keys(top,
+               {"simulation", "populations", "projections", "inputs", "record", "output", "sweep"});
     experiment_spec spec;
     spec.simulation = read_simulation(top);
 
@@ -1961,6 +1963,9 @@ experiment_spec parse(const string& text, const string& name, const std::vector<
         l.apply_override(root, o);
     }
     experiment_spec spec = l.read(root);
+    if (root.IsMap()) {
+        root.remove("sweep");  // config_text is the experiment of one run, not the sweep's points
+    }
     YAML::Emitter emitter;
     emitter << root;
     if (!emitter.good()) {
