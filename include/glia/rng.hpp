@@ -26,6 +26,7 @@ enum class stream : std::uint32_t {
     source_spikes = 6,   // entity: global neuron id, sub: step
     synapse_weights = 7, // entity: row (target or source), sub: projection index
     synapse_delays = 8,  // entity: row (target or source), sub: projection index
+    sweep = 9,           // sweep expansion (src/sweep): entity: draw or repeat, sub: key index
 };
 
 constexpr std::uint64_t mix64(std::uint64_t x) {  // SplitMix64 finaliser
@@ -39,6 +40,23 @@ constexpr std::uint64_t mix64(std::uint64_t x) {  // SplitMix64 finaliser
 // (e.g. two Poisson generators).
 constexpr std::uint64_t stream_key(std::uint64_t seed, stream purpose, std::uint64_t tag = 0) {
     return mix64(mix64(seed) ^ mix64((static_cast<std::uint64_t>(purpose) << 32) ^ tag));
+}
+
+// One Philox4x32-10 block: 128 random bits, a pure function of (key, entity, sub, block).
+// The same layout rng_stream uses for its block number `block`.
+inline r123::Philox4x32::ctr_type philox_block(std::uint64_t key, std::uint32_t entity,
+                                               std::uint64_t sub, std::uint32_t block = 0) {
+    const r123::Philox4x32::key_type k = {
+        {static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(key >> 32)}};
+    const r123::Philox4x32::ctr_type c = {
+        {block, entity, static_cast<std::uint32_t>(sub), static_cast<std::uint32_t>(sub >> 32)}};
+    return r123::Philox4x32{}(c, k);
+}
+
+// A uniform on [0, 1) with 53 random bits from two 32-bit words.
+constexpr double uniform53(std::uint32_t hi, std::uint32_t lo) {
+    const std::uint64_t x = (static_cast<std::uint64_t>(hi) << 32) | lo;
+    return static_cast<double>(x >> 11) * 0x1.0p-53;
 }
 
 // Draws of one stream: fixed key, entity and sub-stream; the draw index advances.

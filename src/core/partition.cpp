@@ -140,19 +140,37 @@ std::size_t partition::deliver(step_t now) {
 std::size_t partition::apply_devices(step_t now) {
     std::size_t writes = 0;
     poisson_written_ = false;
-    for (const auto& d: poisson) {
+    for (auto& d: poisson) {
         if (now < d.start || now >= d.stop) {
             continue;
         }
         poisson_written_ = true;
         writes += d.slots.size();
-        for (std::size_t k = 0; k < d.slots.size(); ++k) {
-            rng_stream rng(d.key, d.gids[k], static_cast<std::uint64_t>(now));
-            const std::uint64_t n = rng.poisson_small(d.lambda, d.exp_minus_lambda);
-            if (n != 0) {
-                input_[d.slots[k]] += static_cast<double>(n) * d.weight;
+        const std::size_t n = d.slots.size();
+        double* in = input_.data();
+        if (!d.counts.tabulated()) {  // a large mean per step: rare, not worth a table
+            for (std::size_t k = 0; k < n; ++k) {
+                rng_stream rng(d.key, d.gids[k], static_cast<std::uint64_t>(now));
+                in[d.slots[k]] += static_cast<double>(rng.poisson(d.counts.lambda())) * d.weight;
             }
+            continue;
         }
+        const step_t pair = now >> 1;
+        if ((now & 1) == 1 && d.cached_pair == pair) {
+            for (std::size_t k = 0; k < n; ++k) {
+                in[d.slots[k]] += static_cast<double>(d.counts(d.next_u[k])) * d.weight;
+            }
+            continue;
+        }
+        const bool odd = (now & 1) == 1;
+        for (std::size_t k = 0; k < n; ++k) {
+            const auto b = philox_block(d.key, d.gids[k], static_cast<std::uint64_t>(pair));
+            const double u_even = uniform53(b.v[0], b.v[1]);
+            const double u_odd = uniform53(b.v[2], b.v[3]);
+            d.next_u[k] = u_odd;
+            in[d.slots[k]] += static_cast<double>(d.counts(odd ? u_odd : u_even)) * d.weight;
+        }
+        d.cached_pair = pair;
     }
     if (!noise.empty()) {
         std::copy(base_current_.begin(), base_current_.end(), current_.begin());

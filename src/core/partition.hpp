@@ -15,6 +15,7 @@
 
 #include "core/calendar_queue.hpp"
 #include "core/event_heap.hpp"
+#include "core/poisson_sampler.hpp"
 
 namespace glia {
 
@@ -52,14 +53,17 @@ struct synapse_store {
 };
 
 // NEST's poisson_generator: an independent Poisson train into each target neuron.
+// The count of target gid in step n comes from the uniform u(gid, n): half (n mod 2) of the
+// Philox block (key, gid, n / 2). One block serves two steps; `next_u` keeps the second half.
 struct poisson_device {
-    std::uint64_t key = 0;         // stream key; draws keyed by (target gid, step)
-    double lambda = 0;             // mean events per step
-    double exp_minus_lambda = 1;
+    std::uint64_t key = 0;         // stream key
+    poisson_sampler counts{0.0};   // inversion table for lambda = rate * dt
     double weight = 0;             // per event [port weight unit]
     step_t start = 0, stop = 0;    // active on steps [start, stop)
     std::vector<std::uint32_t> slots;  // input slot of each target
     std::vector<neuron_id> gids;
+    std::vector<double> next_u;    // u(gid, 2m + 1) for the block pair m = cached_pair
+    step_t cached_pair = -1;
 };
 
 // Gaussian current, drawn anew every step for every target.

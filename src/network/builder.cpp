@@ -826,8 +826,7 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
         case kind::poisson_generator: {
             poisson_device d;
             d.key = stream_key(net.seed, stream::poisson_input, i);
-            d.lambda = in.rate * dt * 1e-3;
-            d.exp_minus_lambda = std::exp(-d.lambda);
+            d.counts = poisson_sampler(in.rate * dt * 1e-3);
             d.weight = in.weight;
             d.start = start;
             d.stop = stop;
@@ -839,6 +838,7 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
                     blk->input_offset + (gid - blk->first_gid) * blk->n_ports + port));
                 d.gids.push_back(gid);
             });
+            d.next_u.resize(d.gids.size());
             part.poisson.push_back(std::move(d));
             break;
         }

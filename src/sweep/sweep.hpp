@@ -62,6 +62,7 @@ struct sweep_plan {
     std::size_t repeats = 1;           // sweep.repeats
     std::vector<std::string> keys;     // varied key paths, in override order
     std::vector<point> points;         // points[k].index == k
+    std::string text;                  // the file's text as read: every point is loaded from it
 };
 
 // Reads the experiment file at `path` and expands its sweep block. The file itself (without

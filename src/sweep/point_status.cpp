@@ -1,0 +1,48 @@
+#include "sweep/point_status.hpp"
+
+#include <system_error>
+
+#include <glia/error.hpp>
+
+namespace glia::sweep {
+
+std::string_view to_string(point_status s) {
+    switch (s) {
+    case point_status::complete: return "complete";
+    case point_status::stale: return "stale";
+    case point_status::interrupted: return "interrupted";
+    case point_status::running_or_killed: return "running-or-killed";
+    case point_status::missing: return "missing";
+    }
+    return "?";
+}
+
+point_state read_point_state(const std::filesystem::path& output,
+                             const std::string& expected_config) {
+    point_state state;
+    std::error_code ec;
+    if (!std::filesystem::exists(output, ec)) {
+        return state;
+    }
+    try {
+        state.info = io::read_run_info(output.string());
+    }
+    catch (const error&) {
+        // Killed before its first flush left anything readable.
+        state.status = point_status::running_or_killed;
+        return state;
+    }
+    const std::string& s = state.info->status;
+    if (s == "complete") {
+        state.status = expected_config.empty() || state.info->config == expected_config
+                           ? point_status::complete
+                           : point_status::stale;
+    } else if (s == "interrupted") {
+        state.status = point_status::interrupted;
+    } else {
+        state.status = point_status::running_or_killed;
+    }
+    return state;
+}
+
+}  // namespace glia::sweep
