@@ -17,6 +17,8 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +36,9 @@
 #include "io/inspect.hpp"
 #include "models/register_models.hpp"
 #include "runtime/async_sink.hpp"
+#include "runtime/monitor.hpp"
 #include "runtime/signals.hpp"
+#include "runtime/tee_sink.hpp"
 
 namespace {
 
@@ -208,6 +212,10 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         throw glia::error("no output file: set output.file in the experiment or pass -o");
     }
     glia::io::check_writable(spec.output.path);
+    std::optional<glia::runtime::monitor_options> monitor_options;  // checked before the build
+    if (!opt.monitor.empty()) {
+        monitor_options = glia::runtime::parse_monitor_address(opt.monitor);
+    }
 
     glia::context ctx;
     ctx.log = log;
@@ -230,16 +238,37 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
 
     std::atomic<bool> stop{false};
     glia::runtime::signal_watcher signals(stop);
+    // --monitor only: without it, no thread and no socket (docs/monitor.md). Declared before
+    // the file's sinks, so destroyed after them: its last message reports the closed file.
+    std::unique_ptr<glia::runtime::monitor> monitor;
+    if (monitor_options) {
+        monitor = std::make_unique<glia::runtime::monitor>(*monitor_options, &stop);
+        log->info("monitor: {} (stop token: {})", monitor->url(), monitor->token());
+        if (!monitor->loopback()) {
+            log->warn("monitor: {} is not a loopback address: whoever reaches it sees the run",
+                      monitor_options->host);
+        }
+    }
     glia::io::hdf5_sink file_sink(spec.output.path, prov);
     glia::runtime::async_sink sink(file_sink,
                                    std::chrono::duration<double>(spec.output.flush_interval));
+    std::optional<glia::runtime::tee_sink> tee;  // the monitor first: it never blocks
+    if (monitor) {
+        tee.emplace(*monitor, sink);
+    }
+    glia::recording_sink& out = tee ? static_cast<glia::recording_sink&>(*tee) : sink;
 
     progress_printer printer(*log, spec.simulation.dt, progress);
     glia::run_control control;
     control.stop = &stop;
     control.progress_interval = 0.25;
-    control.on_progress = [&](const glia::progress_info& p) { printer(p); };
-    const glia::run_summary s = sim.run(sink, control);
+    control.on_progress = [&](const glia::progress_info& p) {
+        printer(p);
+        if (monitor) {
+            monitor->progress(p);
+        }
+    };
+    const glia::run_summary s = sim.run(out, control);
 
     std::uint64_t spikes = 0;
     for (auto c: s.spike_counts) {
@@ -253,8 +282,11 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         s.wall_seconds > 0 ? static_cast<double>(s.synaptic_events) / s.wall_seconds : 0.0;
     if (s.status == glia::run_status::interrupted) {
         printer.finish_line();
-        log->warn("interrupted by signal {} at t = {} ms; the output holds everything up to there",
-                  signals.signal_number(), static_cast<double>(s.steps_done) * spec.simulation.dt);
+        log->warn("{} at t = {} ms; the output holds everything up to there",
+                  signals.signal_number() != 0
+                      ? fmt::format("interrupted by signal {}", signals.signal_number())
+                      : std::string("stopped from the monitor"),
+                  static_cast<double>(s.steps_done) * spec.simulation.dt);
     }
     fmt::print("{}: {} neurons, {} synapses, {} ms simulated in {} (build {}), {} spikes "
                "(mean rate {:.2f} Hz), {:.3g} synaptic events/s, peak memory {:.0f} MB\n",
@@ -320,6 +352,9 @@ int main(int argc, char** argv) {
     run->add_flag("--no-progress", no_progress, "no progress line");
     run->add_option("--stats", ro.stats,
                     "write the run's figures (times, events/s, memory) as JSON");
+    run->add_option("--monitor", ro.monitor,
+                    "serve a live view of the run on HOST:PORT (e.g. 127.0.0.1:8080; port 0: any "
+                    "free one); see docs/monitor.md");
 
     auto* validate = app.add_subcommand("validate", "check an experiment file without running it");
     validate->add_option("file", file, "experiment (YAML)")->required();

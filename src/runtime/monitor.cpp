@@ -733,7 +733,7 @@ private:
         res_ = {};
         res_.version(11);
         res_.result(status);
-        res_.set(http::field::content_type, content_type);
+        res_.set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
         res_.set(http::field::cache_control, "no-store");
         res_.set("X-Content-Type-Options", "nosniff");
         if (content_type.starts_with("text/html")) {
@@ -742,7 +742,7 @@ private:
                      "'unsafe-inline'; connect-src 'self'; img-src data:");
         }
         if (!allow.empty()) {
-            res_.set(http::field::allow, allow);
+            res_.set(http::field::allow, beast::string_view(allow.data(), allow.size()));
         }
         keep_alive_ = keep_alive_ && !srv_.stopping;
         res_.keep_alive(keep_alive_);

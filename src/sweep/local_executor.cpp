@@ -82,9 +82,9 @@ local_result run_local(const sweep_plan& plan, const local_options& options,
     if (options.jobs < 1 || options.threads_per_point < 1) {
         throw internal_error("run_local: jobs and threads_per_point must be >= 1");
     }
+    const std::string no_config;  // no check of the outputs' configs
     const auto config_of = [&](std::size_t k) -> const std::string& {
-        static const std::string none;
-        return options.configs.empty() ? none : options.configs.at(k);
+        return options.configs.empty() ? no_config : options.configs.at(k);
     };
 
     local_result result;
