@@ -3,6 +3,8 @@
 //   glia run FILE [-o OUT.h5] [--set key.path=value]... [--threads N] [--partitions P]
 //   glia validate FILE [--set key.path=value]...
 //   glia inspect OUT.h5
+//   glia run FILE --point K / glia sweep FILE --list|--local|--slurm|--collect: sweeps
+//   (src/app/cmd_sweep.hpp, docs/sweeps.md)
 //   glia --version
 //
 // Exit codes: 0 ok, 1 user error (config, file, parameter), 2 internal error (a bug),
@@ -31,6 +33,7 @@
 #include <glia/simulation.hpp>
 #include <glia/version_info.hpp>
 
+#include "app/cmd_sweep.hpp"
 #include "io/config_yaml.hpp"
 #include "io/hdf5_writer.hpp"
 #include "io/inspect.hpp"
@@ -200,11 +203,24 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     const int threads = opt.threads;
     const int partitions = opt.partitions;
     const bool progress = opt.progress;
-    const std::string& stats = opt.stats;
     const std::string& command_line = opt.command_line;
     glia::model_registry models;
     glia::models::register_builtin_models(models);
-    auto spec = load(file, sets, models);
+    // --point K: the point's overrides come before the user's --set; its output, config.yaml
+    // and stats.json go into <sweep dir>/point_K/ (docs/sweeps.md).
+    std::optional<glia::app::point_run> point;
+    if (opt.point >= 0) {
+        if (!output.empty()) {
+            throw glia::error("-o cannot be combined with --point: a sweep point's output goes "
+                              "into <sweep dir>/point_K/ (see glia sweep FILE --list)");
+        }
+        point = glia::app::plan_point_run(file, opt.point, models);
+    }
+    const std::string stats = point && opt.stats.empty() ? point->stats : opt.stats;
+    auto spec = point ? glia::app::load_point_run(*point, sets, models) : load(file, sets, models);
+    if (point) {
+        spec.output.path = point->output;  // load_point_run has run check_experiment
+    }
     if (!output.empty()) {
         spec.output.path = output;
     }
@@ -212,6 +228,9 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         throw glia::error("no output file: set output.file in the experiment or pass -o");
     }
     glia::io::check_writable(spec.output.path);
+    if (point) {
+        glia::app::write_point_config(*point, spec);
+    }
     std::optional<glia::runtime::monitor_options> monitor_options;  // checked before the build
     if (!opt.monitor.empty()) {
         monitor_options = glia::runtime::parse_monitor_address(opt.monitor);
@@ -355,6 +374,10 @@ int main(int argc, char** argv) {
     run->add_option("--monitor", ro.monitor,
                     "serve a live view of the run on HOST:PORT (e.g. 127.0.0.1:8080; port 0: any "
                     "free one); see docs/monitor.md");
+    run->add_option("--point", ro.point,
+                    "run point K of the file's sweep: block, into <sweep dir>/point_K/ (see glia "
+                    "sweep FILE --list)")
+        ->check(CLI::NonNegativeNumber);
 
     auto* validate = app.add_subcommand("validate", "check an experiment file without running it");
     validate->add_option("file", file, "experiment (YAML)")->required();
@@ -363,6 +386,9 @@ int main(int argc, char** argv) {
     std::string h5;
     auto* inspect = app.add_subcommand("inspect", "summarise an output file");
     inspect->add_option("file", h5, "output file (HDF5)")->required();
+
+    glia::app::sweep_options so;
+    auto* sweep = glia::app::add_sweep_command(app, so);
 
     try {
         app.parse(argc, argv);
@@ -384,6 +410,9 @@ int main(int argc, char** argv) {
         if (*inspect) {
             fmt::print("{}", glia::io::inspect(h5));
             return exit_ok;
+        }
+        if (*sweep) {
+            return glia::app::cmd_sweep(so, log);
         }
     }
     catch (const glia::error& e) {

@@ -125,13 +125,24 @@ std::size_t partition::deliver(step_t now) {
     const float* weight = synapses.weight.data();
     double* in = input_.data();
     std::uint64_t events = 0;
-    for (std::uint32_t k: bucket) {
+    const std::size_t n_entries = bucket.size();
+    for (std::size_t e = 0; e < n_entries; ++e) {
+        // Segments are read once per spike from memory far larger than the caches: start
+        // fetching a later one while this one is summed.
+        if (e + 4 < n_entries) {
+            const std::uint32_t ahead = seg_begin[bucket[e + 4]];
+            __builtin_prefetch(target + ahead);
+            __builtin_prefetch(weight + ahead);
+            __builtin_prefetch(target + ahead + 16);
+            __builtin_prefetch(weight + ahead + 16);
+        }
+        const std::uint32_t k = bucket[e];
         const std::uint32_t b = seg_begin[k];
-        const std::uint32_t e = seg_begin[k + 1];
-        for (std::uint32_t s = b; s < e; ++s) {
+        const std::uint32_t end = seg_begin[k + 1];
+        for (std::uint32_t s = b; s < end; ++s) {
             in[target[s]] += static_cast<double>(weight[s]);
         }
-        events += e - b;
+        events += end - b;
     }
     events_ += events;
     return events;

@@ -1,5 +1,7 @@
 #include "runtime/monitor.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -117,6 +119,7 @@ struct delivery {
     std::optional<run_layout> layout;
     std::vector<raster_spike> spikes;
     std::uint64_t dropped_spikes = 0;
+    step_t raster_from = 0;             // the shown spikes are complete from this step on
     std::vector<std::uint64_t> bins;    // records of 1 + n_pops values: bin index, counts
     std::vector<std::uint64_t> counts;  // spikes per population so far (replaces)
     step_t last_spike_step = -1;
@@ -126,16 +129,26 @@ struct delivery {
     std::vector<std::pair<std::string, std::string>> sections;
     std::optional<run_summary> summary;
 
-    // Appends `d` to this one (at most `max_spikes` raster spikes in all) and empties `d`.
+    // Drops the oldest shown spikes beyond `max_spikes` (the newest matter for a live view).
+    void trim(std::size_t max_spikes) {
+        if (spikes.size() <= max_spikes) {
+            return;
+        }
+        const std::size_t n = spikes.size() - max_spikes;
+        raster_from = std::max(raster_from, spikes[n - 1].step + 1);
+        spikes.erase(spikes.begin(), spikes.begin() + static_cast<std::ptrdiff_t>(n));
+        dropped_spikes += n;
+    }
+
+    // Appends `d` to this one (keeping the newest `max_spikes` shown spikes) and empties `d`.
     void take(delivery& d, std::size_t max_spikes) {
         if (d.layout) {
             layout = std::move(d.layout);
         }
-        const std::size_t room = max_spikes > spikes.size() ? max_spikes - spikes.size() : 0;
-        const std::size_t n = std::min(room, d.spikes.size());
-        spikes.insert(spikes.end(), d.spikes.begin(),
-                      d.spikes.begin() + static_cast<std::ptrdiff_t>(n));
-        dropped_spikes += d.dropped_spikes + (d.spikes.size() - n);
+        spikes.insert(spikes.end(), d.spikes.begin(), d.spikes.end());
+        dropped_spikes += d.dropped_spikes;
+        raster_from = std::max(raster_from, d.raster_from);
+        trim(max_spikes);
         if (bins.size() + d.bins.size() <= max_staged_bin_values) {
             bins.insert(bins.end(), d.bins.begin(), d.bins.end());
         }
@@ -161,6 +174,7 @@ struct delivery {
         layout.reset();
         spikes.clear();
         dropped_spikes = 0;
+        raster_from = 0;
         bins.clear();
         counts.clear();
         last_spike_step = -1;
@@ -211,7 +225,9 @@ struct run_view {
     std::vector<std::pair<std::string, std::string>> sections{{"astrocytes", "{}"},
                                                               {"reservoir", "null"}};
     std::deque<raster_spike> window;  // the last raster_window_ms of shown spikes
-    std::vector<raster_spike> fresh;  // shown spikes since the last event-stream message
+    std::deque<raster_spike> fresh;   // shown spikes since the last event-stream message
+    step_t window_from = 0;           // `window` is complete from this step on
+    step_t fresh_from = 0;            // the messages so far are complete from this step on
     std::map<std::int64_t, std::vector<std::uint64_t>> bins;  // bin -> spikes per population
     step_t confirmed = 0;
     step_t last_spike = -1;
@@ -374,11 +390,14 @@ struct server {
             v.counts.assign(v.pops.size(), 0);
             v.rates.assign(v.pops.size(), std::numeric_limits<double>::quiet_NaN());
         }
+        v.window_from = std::max(v.window_from, d.raster_from);
+        v.fresh_from = std::max(v.fresh_from, d.raster_from);
         for (const raster_spike& s: d.spikes) {
             v.window.push_back(s);
-            if (v.fresh.size() < opt.max_spikes_per_message) {
-                v.fresh.push_back(s);
-            } else {
+            v.fresh.push_back(s);
+            if (v.fresh.size() > opt.max_spikes_per_message) {
+                v.fresh_from = std::max(v.fresh_from, v.fresh.front().step + 1);
+                v.fresh.pop_front();
                 ++v.dropped_spikes;
             }
         }
@@ -390,6 +409,9 @@ struct server {
             std::max<step_t>(1, std::llround(opt.raster_window_ms / v.dt));
         while (!v.window.empty() && (v.window.size() > opt.raster_max_spikes ||
                                      v.window.front().step < v.last_spike - window_steps)) {
+            if (v.window.size() > opt.raster_max_spikes) {
+                v.window_from = std::max(v.window_from, v.window.front().step + 1);
+            }
             v.window.pop_front();
         }
         const std::size_t width = 1 + v.pops.size();
@@ -548,12 +570,15 @@ struct server {
     }
 
     // One event-stream message: the status and spikes ([population, node, t_ms]).
-    template <typename Spikes>
-    std::shared_ptr<const std::string> message(const Spikes& spikes, bool snapshot) {
+    // Spikes before `from` (a step) are incomplete: a page drops what it has from before it.
+    std::shared_ptr<const std::string> message(const std::deque<raster_spike>& spikes,
+                                               bool snapshot, step_t from) {
         std::string out = "data: {\"status\":";
         out += status_json();
-        fmt::format_to(std::back_inserter(out), ",\"snapshot\":{},\"spikes\":[",
+        fmt::format_to(std::back_inserter(out), ",\"snapshot\":{},\"raster_from_ms\":",
                        snapshot ? "true" : "false");
+        put_number(out, static_cast<double>(from) * view.dt, 12);
+        out += ",\"spikes\":[";
         bool first = true;
         for (const raster_spike& s: spikes) {
             fmt::format_to(std::back_inserter(out), "{}[{},{},", first ? "" : ",", s.pop,
@@ -778,7 +803,7 @@ private:
         queue_.push_back(std::make_shared<const std::string>(
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
             "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\nretry: 2000\n\n"));
-        queue_.push_back(srv_.message(srv_.view.window, true));
+        queue_.push_back(srv_.message(srv_.view.window, true, srv_.view.window_from));
         write_next();
     }
 
@@ -866,7 +891,7 @@ void server::broadcast() {
         view.fresh.clear();
         return;
     }
-    const auto msg = message(view.fresh, false);
+    const auto msg = message(view.fresh, false, view.fresh_from);
     view.fresh.clear();
     const auto clients = sse;  // push() may drop a client from `sse`
     for (const auto& c: clients) {
@@ -1041,6 +1066,8 @@ monitor::monitor(monitor_options options, std::atomic<bool>* stop):
             }
         }
     });
+    // Named, so that it can be told apart (tests check that no monitor runs without --monitor).
+    pthread_setname_np(s.thread.native_handle(), "glia-monitor");
 }
 
 monitor::~monitor() {
@@ -1121,14 +1148,14 @@ void monitor::spikes(std::span<const spike_event> batch) {
         pr.bin_dirty = true;
         const auto node = static_cast<std::uint32_t>(s.gid - g.first_gid);
         if (g.stride > 0 && node % g.stride == 0) {
-            if (pr.staged.spikes.size() < pr.max_spikes) {
-                pr.staged.spikes.push_back({static_cast<std::uint32_t>(p), node, s.step});
-            } else {
-                ++pr.staged.dropped_spikes;
+            pr.staged.spikes.push_back({static_cast<std::uint32_t>(p), node, s.step});
+            if (pr.staged.spikes.size() >= 2 * pr.max_spikes) {
+                pr.staged.trim(pr.max_spikes);  // amortised: halves at most once per max_spikes
             }
         }
     }
     pr.staged.last_spike_step = std::max(pr.staged.last_spike_step, batch.back().step);
+    pr.staged.trim(pr.max_spikes);
     impl_->publish(false);
 }
 

@@ -18,7 +18,9 @@
 // unconditionally, to deliver the final figures). The server holds the mutex only to swap
 // buffers, never while it formats, reads or writes. What the producer keeps is bounded: the
 // raster shows every spike of a fixed subset of neurons (at most `raster_rows`, spread over
-// the populations), capped per hand-over; rates are counted in bins of simulated time.
+// the populations); when a run is so fast that even these are too many, the newest are kept
+// and messages say from when on the raster is complete. Rates are counted in bins of
+// simulated time from every spike.
 //
 // Hostile clients: requests must arrive within io_timeout (headers <= max_header_bytes, a body
 // only on POST /stop, <= max_body_bytes), writes must complete within io_timeout, idle
@@ -57,8 +59,8 @@ struct monitor_options {
 
     std::size_t raster_rows = 1000;          // neurons shown, over all populations
     double raster_window_ms = 1000;          // [ms] of simulated time kept for the raster
-    std::size_t raster_max_spikes = 50'000;  // spikes kept for the raster, at most
-    std::size_t max_spikes_per_message = 10'000;
+    std::size_t raster_max_spikes = 30'000;  // spikes kept for the raster, at most: the newest
+    std::size_t max_spikes_per_message = 10'000;  // the newest; older ones are dropped
     double rate_bin_ms = 5;       // [ms] simulated; rates are counted in bins of this width
     double rate_window_ms = 200;  // [ms] simulated; rates are averaged over the last window
 };
@@ -74,10 +76,10 @@ struct monitor_stats {
     std::uint64_t accepted = 0;
     std::uint64_t rejected = 0;    // closed at once: max_connections reached
     std::uint64_t requests = 0;    // complete requests answered
-    std::uint64_t bad_requests = 0;  // answered 400, 404, 405, 413 or 431
+    std::uint64_t bad_requests = 0;  // answered 400, 403, 404, 405, 413 or 431
     std::uint64_t dropped_clients = 0;  // event-stream clients too far behind
     std::uint64_t messages = 0;    // event-stream messages built
-    std::uint64_t dropped_spikes = 0;  // of the shown neurons, over a cap (never from the counts)
+    std::uint64_t dropped_spikes = 0;  // of shown neurons, beyond the raster caps (never from counts or rates)
 };
 
 class monitor final: public recording_sink {

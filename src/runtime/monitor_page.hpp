@@ -31,6 +31,7 @@ table{border-collapse:collapse}td,th{padding:.1em .8em .1em 0;text-align:left;fo
 .legend span{display:inline-block;margin-right:1em}.legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em;border-radius:2px}
 .muted{color:#6b7480}
 pre{margin:0;white-space:pre-wrap}
+[hidden]{display:none !important}
 </style></head>
 <body>
 <header><h1>glia monitor</h1><span id="state">connecting</span><span id="clock"></span></header>
@@ -82,7 +83,7 @@ function figures(s) {
   setText("rate-note", "(over " + fmt(s.rate_window_ms[0], 0) + "-" + fmt(s.rate_window_ms[1], 0) + " ms)");
   const rows = s.populations.filter(p => p.recorded);
   setText("raster-note", "(last " + fmt(s.raster_window_ms, 0) + " ms; " +
-    rows.map(p => p.name + ": every " + (p.raster_stride === 1 ? "" : p.raster_stride + "th ") + "neuron").join(", ") + ")");
+    rows.map(p => p.name + ": " + (p.raster_stride === 1 ? "every neuron" : "1 in " + p.raster_stride + " neurons")).join(", ") + ")");
   const legend = $("legend");
   if (legend.childElementCount !== s.populations.length) {
     legend.replaceChildren();
@@ -124,12 +125,15 @@ function onMessage(m) {
   G.messages++;
   if (m.snapshot) G.spikes = [];
   for (const sp of m.spikes) G.spikes.push(sp);
-  const keep = s.raster_window_ms;
-  let tmax = s.t_ms;
+  let tmax = Math.max(s.t_ms, G.tEnd || 0);
   for (const sp of m.spikes) if (sp[2] > tmax) tmax = sp[2];
   G.tEnd = tmax;
+  // Keep the raster window, and nothing from before the point where the stream is complete
+  // (a run faster than the page can be shown skips ahead rather than leaving gaps).
+  const from = Math.max(tmax - s.raster_window_ms, m.raster_from_ms);
+  G.from = from;
   let k = 0;
-  while (k < G.spikes.length && G.spikes[k][2] < tmax - keep) k++;
+  while (k < G.spikes.length && G.spikes[k][2] < from) k++;
   if (k > 0) G.spikes.splice(0, k);
   const rates = {};
   s.populations.forEach((p, i) => { if (p.rate_hz !== null) rates[i] = p.rate_hz; });
@@ -166,7 +170,9 @@ function draw(added) {
   const offsets = [];
   let rows = 0;
   for (const p of s.populations) { offsets.push(rows); rows += p.raster_rows; }
-  const W = s.raster_window_ms, t1 = Math.max(G.tEnd || 0, W), t0 = t1 - W;
+  // The last raster_window_ms, or less when the run outpaces the page (see onMessage).
+  const t1 = Math.max(G.tEnd || 0, s.raster_window_ms);
+  const t0 = Math.min(Math.max(t1 - s.raster_window_ms, G.from || 0), t1 - 1), W = t1 - t0;
   const rh = rows > 0 ? plotH / rows : 1;
   const h = Math.max(1, rh);
   for (const sp of G.spikes) {

@@ -125,7 +125,6 @@ local_result run_local(const sweep_plan& plan, const local_options& options,
         while (!stopping && running.size() < static_cast<std::size_t>(options.jobs) &&
                next < todo.size()) {
             const point& p = plan.points[todo[next++]];
-            std::filesystem::create_directories(p.directory);
             const std::vector<std::string> args{options.executable,
                                                 "run",
                                                 plan.file,
@@ -134,9 +133,17 @@ local_result run_local(const sweep_plan& plan, const local_options& options,
                                                 "--threads",
                                                 std::to_string(options.threads_per_point),
                                                 "--no-progress"};
-            running.push_back({spawn(args, (p.directory / "glia.log").string()), p.index,
-                               clock_type::now()});
-            log.debug("point {} started (pid {})", p.index, running.back().pid);
+            try {
+                std::filesystem::create_directories(p.directory);
+                running.push_back({spawn(args, (p.directory / "glia.log").string()), p.index,
+                                   clock_type::now()});
+                log.debug("point {} started (pid {})", p.index, running.back().pid);
+            }
+            catch (const std::exception& e) {  // its directory cannot be made, no process
+                ++finished;
+                result.failed.push_back(p.index);
+                log.error("point {} could not start: {}", p.index, e.what());
+            }
         }
         if (running.empty()) {
             break;

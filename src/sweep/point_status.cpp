@@ -21,8 +21,8 @@ point_state read_point_state(const std::filesystem::path& output,
                              const std::string& expected_config) {
     point_state state;
     std::error_code ec;
-    if (!std::filesystem::exists(output, ec)) {
-        return state;
+    if (!std::filesystem::is_regular_file(output, ec)) {
+        return state;  // nothing, or something that is not an output file (a directory)
     }
     try {
         state.info = io::read_run_info(output.string());

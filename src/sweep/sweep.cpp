@@ -289,9 +289,10 @@ std::vector<varied> block_reader::read_lists(const YAML::Node& n, const string& 
     if (block == "zip") {
         for (const auto& v: out) {
             if (v.values.size() != out.front().values.size()) {
-                fail(v.key_node, fmt::format("sweep.zip: '{}' has {} values but '{}' has {}; zip "
-                                             "lists must have equal lengths",
-                                             v.key, v.values.size(), out.front().key,
+                fail(v.key_node, fmt::format("sweep.zip: '{}' has {} value{} but '{}' has {}; "
+                                             "zip lists must have equal lengths",
+                                             v.key, v.values.size(),
+                                             v.values.size() == 1 ? "" : "s", out.front().key,
                                              out.front().values.size()));
             }
         }
@@ -677,7 +678,7 @@ sweep_plan parse_sweep(const std::string& yaml_text, const std::string& name,
 
 experiment_spec load_point(const sweep_plan& plan, std::size_t k,
                            const std::vector<std::string>& user_overrides,
-                           const model_registry& models) {
+                           const model_registry& models, const spec_check& check) {
     if (k >= plan.points.size()) {
         throw error(fmt::format("{}: no point {}; the sweep has points 0 to {}", plan.file, k,
                                 plan.points.size() - 1));
@@ -686,7 +687,11 @@ experiment_spec load_point(const sweep_plan& plan, std::size_t k,
     std::vector<std::string> overrides = p.overrides();
     overrides.insert(overrides.end(), user_overrides.begin(), user_overrides.end());
     try {
-        return io::parse_experiment(plan.text, plan.file, overrides, models);
+        experiment_spec spec = io::parse_experiment(plan.text, plan.file, overrides, models);
+        if (check) {
+            check(spec);
+        }
+        return spec;
     }
     catch (const config_error& e) {
         // Located in the file, but possibly a consequence of the point's values.
@@ -704,15 +709,16 @@ experiment_spec load_point(const sweep_plan& plan, std::size_t k,
                                                what.substr(prefix.size())));
             }
         }
-        throw;
+        throw error(fmt::format("{} (sweep point {}: {})", what, k, join(p.overrides())));
     }
 }
 
-std::vector<std::string> check_points(const sweep_plan& plan, const model_registry& models) {
+std::vector<std::string> check_points(const sweep_plan& plan, const model_registry& models,
+                                      const spec_check& check) {
     std::vector<std::string> configs;
     configs.reserve(plan.points.size());
     for (std::size_t k = 0; k < plan.points.size(); ++k) {
-        configs.push_back(load_point(plan, k, {}, models).config_text);
+        configs.push_back(load_point(plan, k, {}, models, check).config_text);
     }
     return configs;
 }

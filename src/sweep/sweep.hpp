@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -75,15 +76,21 @@ sweep_plan expand_sweep(const std::string& path, const model_registry& models);
 sweep_plan parse_sweep(const std::string& yaml_text, const std::string& name,
                        const model_registry& models);
 
-// Loads point `k` with its overrides, then `user_overrides` (--set), with the loader. An error
-// caused by one of the point's values is rethrown as a glia::config_error at that value in the
-// sweep block: "file:line:col: sweep point K: key=value: <the loader's message>".
+// A further check of a loaded point, e.g. glia::check_experiment (the models' own parameter
+// checks), which glia_sweep does not link.
+using spec_check = std::function<void(const experiment_spec&)>;
+
+// Loads point `k` with its overrides, then `user_overrides` (--set), with the loader, then runs
+// `check` (if any) on the spec. An error caused by one of the point's values is rethrown as a
+// glia::config_error at that value in the sweep block:
+// "file:line:col: sweep point K: key=value: <the loader's message>".
 experiment_spec load_point(const sweep_plan& plan, std::size_t k,
                            const std::vector<std::string>& user_overrides,
-                           const model_registry& models);
+                           const model_registry& models, const spec_check& check = {});
 
-// Loads every point (load_point without user overrides); returns their resolved configs
+// Loads (and checks) every point without user overrides; returns their resolved configs
 // (experiment_spec::config_text), one per point. The first bad point throws.
-std::vector<std::string> check_points(const sweep_plan& plan, const model_registry& models);
+std::vector<std::string> check_points(const sweep_plan& plan, const model_registry& models,
+                                      const spec_check& check = {});
 
 }  // namespace glia::sweep
