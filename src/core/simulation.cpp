@@ -7,7 +7,9 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/info.h>
+#include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 #include <spdlog/spdlog.h>
@@ -63,8 +65,16 @@ struct simulation::state {
             f(*net.partitions[0]);
             return;
         }
+        // One task per partition (simple_partitioner, grain 1): partitions are heavy and few.
         arena.execute([&] {
-            oneapi::tbb::parallel_for(0, P, [&](int k) { f(*net.partitions[static_cast<std::size_t>(k)]); });
+            oneapi::tbb::parallel_for(
+                oneapi::tbb::blocked_range<int>(0, P, 1),
+                [&](const oneapi::tbb::blocked_range<int>& r) {
+                    for (int k = r.begin(); k < r.end(); ++k) {
+                        f(*net.partitions[static_cast<std::size_t>(k)]);
+                    }
+                },
+                oneapi::tbb::simple_partitioner{});
         });
     }
 

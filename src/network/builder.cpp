@@ -6,7 +6,9 @@
 #include <numeric>
 
 #include <fmt/format.h>
+#include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
 
 #include <glia/error.hpp>
 #include <glia/rng.hpp>
@@ -1040,17 +1042,23 @@ network build_network(const experiment_spec& spec, const model_registry& models,
     const int P = std::max(1, std::min<int>(n_partitions, static_cast<int>(net.n_neurons)));
     const auto bounds = partition_bounds(net.n_neurons, P);
     net.partitions.resize(static_cast<std::size_t>(P));
+    // One task per partition (simple_partitioner, grain 1): each builds a whole partition.
     arena.execute([&] {
-        oneapi::tbb::parallel_for(0, P, [&](int k) {
-            auto part = std::make_unique<partition>();
-            part->first_gid = bounds[static_cast<std::size_t>(k)];
-            part->end_gid = bounds[static_cast<std::size_t>(k) + 1];
-            make_blocks(*part, net);
-            synapse_builder(*part, net, projs).build();
-            make_devices(*part, spec, net);
-            make_report_parts(*part, net);
-            net.partitions[static_cast<std::size_t>(k)] = std::move(part);
-        });
+        oneapi::tbb::parallel_for(
+            oneapi::tbb::blocked_range<int>(0, P, 1),
+            [&](const oneapi::tbb::blocked_range<int>& r) {
+                for (int k = r.begin(); k < r.end(); ++k) {
+                    auto part = std::make_unique<partition>();
+                    part->first_gid = bounds[static_cast<std::size_t>(k)];
+                    part->end_gid = bounds[static_cast<std::size_t>(k) + 1];
+                    make_blocks(*part, net);
+                    synapse_builder(*part, net, projs).build();
+                    make_devices(*part, spec, net);
+                    make_report_parts(*part, net);
+                    net.partitions[static_cast<std::size_t>(k)] = std::move(part);
+                }
+            },
+            oneapi::tbb::simple_partitioner{});
     });
     step_t min_d = std::numeric_limits<step_t>::max();
     step_t max_d = 0;
