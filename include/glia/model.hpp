@@ -141,6 +141,25 @@ public:
 
     // One value at full precision (tests, inspection).
     virtual double value(std::size_t var, std::uint32_t local) const = 0;
+
+    // ---- Event-driven ("lazy") update, for models solved exactly between inputs. ----
+    // A block may offer it when, with its parameters, a neuron cannot reach threshold without
+    // input (exact LIF whose resting level E_L + R I_e lies below V_th). The engine then calls
+    // advance_touched() for the neurons that received input in a step, and nobody else: an
+    // idle neuron costs nothing. State is brought up to date before it is read (catch_up).
+    // Mode rule: V after an update equals the clock-driven V up to rounding (the decay over k
+    // idle steps is one power instead of k products), so spikes are the same unless V lands
+    // within rounding of V_th; docs/architecture.md states it, tests check it.
+    virtual bool can_update_lazily() const { return false; }
+    // From step `now` on, the engine calls advance_touched() instead of advance().
+    virtual void use_lazy_updates(step_t /*now*/) {}
+    //   touched: block-local indices of the neurons with input in this step, ascending, once
+    //   each; input as for advance(). Appends spiking neurons (ascending) to `spiked`.
+    virtual void advance_touched(step_t /*now*/, std::span<const std::uint32_t> /*touched*/,
+                                 std::span<const double> /*input*/,
+                                 std::vector<std::uint32_t>& /*spiked*/) {}
+    // Brings every neuron to the start of step `now` (before sampling and inspection).
+    virtual void catch_up(step_t /*now*/) {}
 };
 
 // A model: its description, its cross-parameter checks and how to make its blocks.

@@ -57,6 +57,10 @@ struct population_spec {
     std::map<std::string, value_spec> initial;  // initial values of state variables
     std::vector<std::vector<double>> spike_times;  // spike_source_array: per neuron [ms]
     bool allow_offgrid_times = false;              // spike_source_array: round times to the grid
+    // How the engine advances the neurons: "clock" every step; "lazy" only in steps with
+    // input (models solved exactly between inputs, e.g. iaf_psc_delta); "auto" lazy where the
+    // model allows it and no device drives every neuron every step.
+    std::string update = "auto";
     std::string where;
 };
 

@@ -31,6 +31,8 @@ public:
         P33_ = std::exp(-a.dt / p.scalar(tau_m));
         P30_ = -p.scalar(tau_m) / p.scalar(C_m) * std::expm1(-a.dt / p.scalar(tau_m));
         ref_steps_ = steps_of(p.scalar(t_ref), a.dt, "t_ref");
+        // The resting level with I_e: the fixed point of the step map, E_L + R I_e.
+        V_inf_ = E_L_ + p.scalar(tau_m) / p.scalar(C_m) * I_e_;
         V_m_.resize(a.count);
         refractory_.assign(a.count, 0);
         for (std::size_t i = 0; i < a.count; ++i) {
@@ -53,6 +55,57 @@ public:
                 refractory_[i] = ref_steps_;
                 spiked.push_back(static_cast<std::uint32_t>(i));
             }
+        }
+    }
+
+    // Lazy updates are exact when, without input, V relaxes monotonically to V_inf without
+    // crossing V_th or V_min (and no external current varies V between inputs: the engine
+    // only uses lazy updates for blocks that no current device reaches).
+    bool can_update_lazily() const override { return V_inf_ < V_th_ && V_inf_ >= V_min_; }
+
+    void use_lazy_updates(step_t now) override {
+        // V_m_ holds V at the end of step now - 1; a refractory neuron holds V_reset until the
+        // end of its last refractory step.
+        last_.resize(V_m_.size());
+        for (std::size_t i = 0; i < V_m_.size(); ++i) {
+            last_[i] = now - 1 + refractory_[i];
+        }
+        decay_.assign(decay_table_size, 1.0);
+        for (std::size_t k = 1; k < decay_table_size; ++k) {
+            decay_[k] = decay_[k - 1] * P33_;
+        }
+    }
+
+    void advance_touched(step_t now, std::span<const std::uint32_t> touched,
+                         std::span<const double> input,
+                         std::vector<std::uint32_t>& spiked) override {
+        for (std::uint32_t i: touched) {
+            if (now <= last_[i]) {
+                continue;  // refractory: input is discarded (NEST)
+            }
+            // k idle steps of decay towards V_inf, then this step's input at its end.
+            double V = V_inf_ + (V_m_[i] - V_inf_) * decay(now - last_[i]) + input[i];
+            V = std::max(V, V_min_);
+            last_[i] = now;
+            if (V >= V_th_) {
+                V = V_reset_;
+                last_[i] = now + ref_steps_;
+                spiked.push_back(i);
+            }
+            V_m_[i] = V;
+        }
+    }
+
+    void catch_up(step_t now) override {
+        for (std::size_t i = 0; i < last_.size(); ++i) {
+            if (now - 1 > last_[i]) {
+                V_m_[i] = V_inf_ + (V_m_[i] - V_inf_) * decay(now - 1 - last_[i]);
+                last_[i] = now - 1;
+            }
+        }
+        // Keep the clock-driven view consistent, should the engine read refractory_.
+        for (std::size_t i = 0; i < last_.size(); ++i) {
+            refractory_[i] = static_cast<std::int32_t>(std::max<step_t>(0, last_[i] - (now - 1)));
         }
     }
 
@@ -94,12 +147,25 @@ private:
         }
     }
 
+    // P33^k: a table for up to decay_table_size - 1 idle steps, pow() beyond.
+    double decay(step_t k) const {
+        return k < static_cast<step_t>(decay_table_size) ? decay_[static_cast<std::size_t>(k)]
+                                                         : std::pow(P33_, static_cast<double>(k));
+    }
+
+    static constexpr std::size_t decay_table_size = 4096;
+
     double E_L_, V_th_, V_reset_, V_min_, I_e_;  // [mV], [pA]
+    double V_inf_;                               // E_L + R I_e [mV]
     double P33_;                                 // exp(-dt / tau_m)
     double P30_;                                 // (1 - exp(-dt / tau_m)) tau_m / C_m [mV/pA]
     std::int32_t ref_steps_;
     std::vector<double> V_m_;               // membrane potential [mV]
-    std::vector<std::int32_t> refractory_;  // refractory steps left
+    std::vector<std::int32_t> refractory_;  // refractory steps left (clock-driven mode)
+    // Lazy mode: V_m_[i] is V at the end of step last_[i] (held at V_reset until then while
+    // refractory); decay_[k] = P33^k.
+    std::vector<step_t> last_;
+    std::vector<double> decay_;
 };
 
 void validate(const value_table& p, std::size_t) {

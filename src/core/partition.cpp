@@ -10,7 +10,7 @@
 
 namespace glia {
 
-void partition::finish_setup() {
+void partition::finish_setup(step_t now) {
     std::size_t n_slots = 0;
     for (const auto& b: blocks) {
         n_slots = std::max(n_slots, b.input_offset + b.count * b.n_ports);
@@ -22,6 +22,24 @@ void partition::finish_setup() {
         current_.assign(n_neurons(), 0.0);
     }
     spikes_.clear();
+    any_lazy_ = false;
+    for (auto& b: blocks) {
+        if (b.lazy) {
+            b.block->use_lazy_updates(now);
+            any_lazy_ = true;
+        }
+    }
+    if (any_lazy_) {
+        slot_stamp_.assign(n_slots, -1);
+    }
+}
+
+void partition::catch_up(step_t now) {
+    for (auto& b: blocks) {
+        if (b.lazy) {
+            b.block->catch_up(now);
+        }
+    }
 }
 
 // One step of a partition, in the order every model may rely on (the engine's duty cycle;
@@ -41,8 +59,15 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
         }
         apply_heap_events(now);
         const std::size_t writes = deliver(now) + apply_devices(now);
+        if (any_lazy_) {
+            collect_touched(now);
+        }
         for (auto& b: blocks) {
             const std::span<const double> in(input_.data() + b.input_offset, b.count * b.n_ports);
+            if (b.lazy) {
+                advance_lazy_block(now, b, in);
+                continue;
+            }
             std::span<const double> cur;
             if (b.has_current) {
                 const auto& src = noise.empty() ? base_current_ : current_;
@@ -83,10 +108,63 @@ void partition::clear_input(step_t now, std::size_t writes) {
     bucket.clear();
 }
 
+void partition::collect_touched(step_t now) {
+    touched_slots_.clear();
+    const auto& bucket = queue.bucket(now);
+    const std::uint32_t* seg_begin = synapses.segment_begin.data();
+    const std::uint32_t* target = synapses.target.data();
+    step_t* stamp = slot_stamp_.data();
+    for (std::uint32_t k: bucket) {
+        for (std::uint32_t s = seg_begin[k]; s < seg_begin[k + 1]; ++s) {
+            const std::uint32_t slot = target[s];
+            if (stamp[slot] != now) {
+                stamp[slot] = now;
+                touched_slots_.push_back(slot);
+            }
+        }
+    }
+    // Poisson events (a slot with no event this step holds 0).
+    if (poisson_written_) {
+        for (const auto& d: poisson) {
+            for (std::uint32_t slot: d.slots) {
+                if (input_[slot] != 0.0 && stamp[slot] != now) {
+                    stamp[slot] = now;
+                    touched_slots_.push_back(slot);
+                }
+            }
+        }
+    }
+    std::sort(touched_slots_.begin(), touched_slots_.end());
+}
+
+void partition::advance_lazy_block(step_t now, block_slot& b, std::span<const double> in) {
+    // Slots are sorted, so the block's are one run, and a neuron's ports are adjacent.
+    const auto lo = std::lower_bound(touched_slots_.begin(), touched_slots_.end(),
+                                     static_cast<std::uint32_t>(b.input_offset));
+    const auto end = static_cast<std::uint32_t>(b.input_offset + b.count * b.n_ports);
+    touched_local_.clear();
+    for (auto it = lo; it != touched_slots_.end() && *it < end; ++it) {
+        const auto local = static_cast<std::uint32_t>((*it - b.input_offset) / b.n_ports);
+        if (touched_local_.empty() || touched_local_.back() != local) {
+            touched_local_.push_back(local);
+        }
+    }
+    spiked_.clear();
+    b.block->advance_touched(now, touched_local_, in, spiked_);
+    for (std::uint32_t local: spiked_) {
+        spikes_.push_back(spike_event{now, b.first_gid + local});
+    }
+}
+
 void partition::sample(step_t now, std::vector<frame_buffer>& frames) {
+    bool caught_up = false;
     for (auto& r: reports) {
         if (now < r.start || now >= r.stop || (now - r.start) % r.interval != 0) {
             continue;
+        }
+        if (any_lazy_ && !caught_up) {
+            catch_up(now);
+            caught_up = true;
         }
         const auto frame = static_cast<std::size_t>((now - r.start) / r.interval);
         auto& buf = frames[r.report];

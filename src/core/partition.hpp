@@ -29,6 +29,7 @@ struct block_slot {
     std::size_t input_offset = 0;   // first slot of the block in partition::input
     std::size_t neuron_offset = 0;  // index of the block's first neuron inside the partition
     bool has_current = false;       // some current device targets this block
+    bool lazy = false;              // advanced only in steps where its neurons get input
     const model_info* info = nullptr;
     std::unique_ptr<neuron_block> block;
 };
@@ -117,8 +118,11 @@ public:
     std::vector<current_device> currents;
     std::vector<report_part> reports;
 
-    // Call once after the fields above are filled.
-    void finish_setup();
+    // Call once after the fields above are filled, with the step the run starts at.
+    void finish_setup(step_t now);
+
+    // Brings lazily updated blocks to the start of step `now` (before their state is read).
+    void catch_up(step_t now);
 
     // Advance steps [from, to); spikes of these steps collect in spikes(). Samples go to
     // frames[report] (already sized by the caller).
@@ -143,6 +147,10 @@ private:
     std::size_t apply_devices(step_t now);
     // Zeroes the input slots written in this step and empties the step's bucket.
     void clear_input(step_t now, std::size_t writes);
+    // Input slots written by synapses in this step (sorted, unique) -> touched_slots_.
+    void collect_touched(step_t now);
+    // Advances lazy block b: the neurons among touched_slots_ only.
+    void advance_lazy_block(step_t now, block_slot& b, std::span<const double> in);
 
     std::vector<double> input_;         // spike input slots, cleared after every step
     std::vector<double> base_current_;  // [pA] from dc/step devices, per partition neuron
@@ -151,6 +159,10 @@ private:
     std::vector<std::uint32_t> spiked_;  // scratch: block-local spikes of one block
     std::vector<spike_event> spikes_;    // this epoch's spikes, (step, gid) order
     bool poisson_written_ = false;       // a Poisson device wrote slots in this step
+    bool any_lazy_ = false;
+    std::vector<step_t> slot_stamp_;            // lazy: last step a slot was touched
+    std::vector<std::uint32_t> touched_slots_;  // lazy: slots touched in this step, sorted
+    std::vector<std::uint32_t> touched_local_;  // lazy: block-local neurons touched
     std::uint64_t events_ = 0;           // synaptic events delivered so far
 };
 

@@ -195,7 +195,7 @@ simulation::simulation(const experiment_spec& spec, const model_registry& models
     const step_t horizon = net.max_delay + st.epoch + 1;
     for (auto& p: net.partitions) {
         p->queue = calendar_queue(horizon);
-        p->finish_setup();
+        p->finish_setup(0);
     }
 
     st.report.n_neurons = net.n_neurons;
@@ -315,6 +315,10 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
         st.merged_routed = true;
     }
     st.flush_recordings(sink);
+    // Lazily updated neurons are brought to `now`, so that their state can be read.
+    for (auto& p: net.partitions) {
+        p->catch_up(st.now);
+    }
     summary.steps_done = st.now;
     summary.wall_seconds = seconds_since(t0);
     summary.build_seconds = st.report.build_seconds;

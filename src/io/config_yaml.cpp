@@ -899,7 +899,7 @@ population_spec loader::read_population(const entry& e) {
     const string path = "populations." + e.key;
     const yaml_map m = as_map(e.value, path);
     check_keys(m, {"model", "size", "params", "initial", "spike_times", "spike_times_file",
-                   "allow_offgrid_times"});
+                   "allow_offgrid_times", "update"});
     population_spec pop;
     pop.name = e.key;
     pop.where = where(m.node);
@@ -923,6 +923,14 @@ population_spec loader::read_population(const entry& e) {
         read_initial(pop, as_map(initial->value, sub(path, "initial")), *model);
     }
     read_spike_times(pop, m, *model);
+    if (const entry* update = m.find("update")) {
+        const string& mode = text_at(update->value, sub(path, "update"), "an update mode");
+        if (mode != "auto" && mode != "clock" && mode != "lazy") {
+            fail(update->value, sub(path, "update") + ": unknown update mode '" + mode +
+                                    "'; expected one of: auto, clock, lazy");
+        }
+        pop.update = mode;
+    }
     return pop;
 }
 

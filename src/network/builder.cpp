@@ -908,6 +908,29 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
             b.has_current = b.has_current || reaches(b, d.neurons);
         }
     }
+    // Update mode: lazy where the model allows it with these parameters and no current varies
+    // V between inputs; with "auto" also not under Poisson generator input (which reaches
+    // nearly every neuron every step: the clock-driven loop is faster then).
+    for (auto& b: part.blocks) {
+        const population_rt& pop = net.populations[b.population];
+        bool poisson_driven = false;
+        for (const auto& d: part.poisson) {
+            for (std::uint32_t slot: d.slots) {
+                poisson_driven = poisson_driven || (slot >= b.input_offset &&
+                                                    slot < b.input_offset + b.count * b.n_ports);
+            }
+        }
+        const bool possible = b.block->can_update_lazily() && !b.has_current;
+        if (pop.update == "lazy" && !possible) {
+            fail(pop.where,
+                 fmt::format("population '{}': update: lazy needs a model solved exactly between "
+                             "inputs that cannot reach threshold on its own ({} with these "
+                             "parameters: {}) and no dc, step or noise current",
+                             pop.name, pop.model->info.name,
+                             b.block->can_update_lazily() ? "yes" : "no"));
+        }
+        b.lazy = pop.update == "lazy" || (pop.update == "auto" && possible && !poisson_driven);
+    }
 }
 
 void make_report_parts(partition& part, const network& net) {
@@ -989,6 +1012,12 @@ std::vector<population_rt> lower_populations(const experiment_spec& spec,
         }
         p.first_gid = static_cast<neuron_id>(next_gid);
         p.size = ps.size;
+        p.update = ps.update;
+        if (p.update != "auto" && p.update != "clock" && p.update != "lazy") {
+            fail(ps.where, fmt::format("population '{}': unknown update mode '{}'; expected one "
+                                       "of: auto, clock, lazy",
+                                       ps.name, p.update));
+        }
         next_gid += ps.size;
         p.params = lower_params(ps, p.model->info, sim.seed, p.first_gid);
         p.initial = lower_initial(ps, p.model->info, sim.seed, p.first_gid);

@@ -34,6 +34,7 @@ struct population_rt {
     value_table initial;  // one entry per model variable, empty where the model default applies
     std::vector<std::vector<step_t>> spike_steps;  // spike_source_array: emission steps per neuron
     bool spikes_recorded = false;
+    std::string update = "auto";  // population_spec::update
     std::string where;
 };
 

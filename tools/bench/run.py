@@ -2,7 +2,7 @@
 """Benchmarks of the standard networks: glia (and, with --brian2, Brian2's C++ standalone mode on
 the same networks, in the same invocation, so ratios survive a noisy machine).
 
-    python3 tools/bench/run.py                          # brunel 1 s, cuba 10 s, coba 1 s, izhikevich2003 60 s; 1 and 2 threads
+    python3 tools/bench/run.py                          # every case below; 1 and 2 threads
     python3 tools/bench/run.py brunel --repeats 5 --threads 1,2 --brian2
     python3 tools/bench/run.py --quick                  # short durations (a smoke test of the driver)
 
@@ -27,16 +27,23 @@ CASES = {
     "cuba": ("configs/cuba.yaml", "10000 ms", ["brian2_vogels_abbott.py", "cuba"]),
     "coba": ("configs/coba.yaml", "1000 ms", ["brian2_vogels_abbott.py", "coba"]),
     "izhikevich2003": ("configs/izhikevich2003.yaml", "60000 ms", None),
+    "sparse_lif": ("configs/sparse_lif.yaml", "1000 ms", None),
+    "sparse_lif_clock": ("configs/sparse_lif.yaml", "1000 ms", None),
 }
-QUICK = {"brunel": "100 ms", "cuba": "500 ms", "coba": "100 ms", "izhikevich2003": "1000 ms"}
+# Extra overrides per case.
+EXTRA = {"sparse_lif_clock": ["populations.exc.update=clock", "populations.inh.update=clock"]}
+QUICK = {"brunel": "100 ms", "cuba": "500 ms", "coba": "100 ms", "izhikevich2003": "1000 ms",
+         "sparse_lif": "100 ms", "sparse_lif_clock": "100 ms"}
 
 
-def run_glia(config, duration, threads, tmp):
+def run_glia(config, duration, threads, tmp, extra=()):
     out = os.path.join(tmp, "bench.h5")
     stats = os.path.join(tmp, "stats.json")
     cmd = [GLIA, "run", os.path.join(ROOT, config), "-o", out, "--threads", str(threads),
            "--no-progress", "--stats", stats, "--set", f"simulation.duration={duration}",
            "--set", "record.reports={}"]
+    for e in extra:
+        cmd += ["--set", e]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(stats) as f:
         return json.load(f)
@@ -90,7 +97,7 @@ def main():
                 lines.append(f"| {name} (Brian2 standalone) | {duration} | 1 | | {brian_wall:.3f} | | | | "
                              f"{statistics.median(r['rate_hz'] for r in b):.2f} | 1 |")
             for t in threads:
-                rows = [run_glia(config, duration, t, tmp) for _ in range(args.repeats)]
+                rows = [run_glia(config, duration, t, tmp, EXTRA.get(name, ())) for _ in range(args.repeats)]
                 raw.append({"network": name, "simulator": "glia", "threads": t, "runs": rows})
                 wall = median(rows, "wall_seconds")
                 ratio = f"{brian_wall / wall:.1f}x faster" if brian_wall else ""
