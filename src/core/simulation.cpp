@@ -226,13 +226,13 @@ simulation::simulation(const experiment_spec& spec, const model_registry& models
     st.spike_counts.assign(net.populations.size(), 0);
 
     st.log->info("built network: {} neurons, {} synapses ({:.1f} bytes/synapse), {} partitions, "
-                 "{} threads, delays {}..{} steps, in {:.2f} s",
+                 "{} threads, delays {}..{} steps, in {:.2f} s, peak memory {:.0f} MB",
                  net.n_neurons, net.n_synapses,
                  net.n_synapses > 0 ? static_cast<double>(net.synapse_bytes) /
                                           static_cast<double>(net.n_synapses)
                                     : 0.0,
                  net.partitions.size(), threads, net.min_delay, net.max_delay,
-                 st.report.build_seconds);
+                 st.report.build_seconds, static_cast<double>(st.report.peak_rss_bytes) / 1e6);
 }
 
 simulation::simulation(simulation&&) noexcept = default;
