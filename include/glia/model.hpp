@@ -34,6 +34,9 @@ struct param_info {
     // Non-empty: the parameter is one of these words in configs, stored as its index
     // (e.g. integration: [published, consistent] -> 0 or 1). dim is then dimension::none.
     std::vector<std::string> choices = {};
+    // Plasticity rules: the value is in the unit of the projection's weights (mV, pA or nS,
+    // set by the target's port); dim is then dimension::none.
+    bool weight_unit = false;
 };
 
 struct variable_info {

@@ -1,12 +1,13 @@
 #pragma once
-// The models a run may use, by name. Filled explicitly at start-up
-// (glia::models::register_builtin_models); no self-registration.
+// The neuron models and synapse (plasticity) models a run may use, by name. Filled explicitly
+// at start-up (glia::models::register_builtin_models); no self-registration.
 
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <glia/model.hpp>
+#include <glia/plasticity.hpp>
 
 namespace glia {
 
@@ -18,8 +19,14 @@ public:
     const neuron_model* find(std::string_view name) const;
     std::vector<std::string> names() const;  // canonical names, sorted
 
+    // Synapse models ("static" is built into the engine and not registered).
+    void add(synapse_model model);
+    const synapse_model* find_synapse(std::string_view name) const;
+    std::vector<std::string> synapse_names() const;  // canonical names, sorted, with "static"
+
 private:
     std::vector<neuron_model> models_;
+    std::vector<synapse_model> synapses_;
 };
 
 }  // namespace glia

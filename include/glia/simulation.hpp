@@ -42,6 +42,14 @@ struct progress_info {
     std::uint64_t synaptic_events = 0;
 };
 
+// One synapse of a plastic projection, as simulation::weights() returns it.
+struct synapse_weight {
+    neuron_id source = 0;  // global ids
+    neuron_id target = 0;
+    step_t delay = 0;      // [steps]
+    double weight = 0;     // [the projection's weight unit]
+};
+
 struct run_control {
     const std::atomic<bool>* stop = nullptr;          // polled between epochs
     std::function<void(const progress_info&)> on_progress;
@@ -70,6 +78,9 @@ public:
     // Introspection for tests and tools.
     double value(neuron_id gid, std::string_view variable) const;
     std::uint64_t connectivity_hash() const;  // of every synapse: source, target, port, weight, delay
+    // The current weights of a plastic projection, every pending update applied, sorted by
+    // (source, target, delay) with multapses in their canonical order.
+    std::vector<synapse_weight> weights(std::string_view projection);
     step_t now() const;
 
 private:

@@ -97,7 +97,8 @@ struct projection_spec {
     value_spec weight;  // units of the target port: mV (delta), pA (current), nS (conductance)
     value_spec delay;   // [ms]
     std::string receptor;  // target port name; empty: chosen by the sign of the weight
-    std::string synapse = "static";
+    std::string synapse = "static";             // a synapse model: static or a plasticity rule
+    std::map<std::string, value_spec> plasticity;  // the rule's parameters (canonical units)
     std::string where;
 };
 

@@ -42,4 +42,39 @@ std::vector<std::string> model_registry::names() const {
     return out;
 }
 
+void model_registry::add(synapse_model model) {
+    auto taken = [&](const std::string& n) { return n == "static" || find_synapse(n) != nullptr; };
+    if (taken(model.info.name)) {
+        throw internal_error("synapse model '" + model.info.name + "' is registered twice");
+    }
+    for (const auto& a: model.info.aliases) {
+        if (taken(a)) {
+            throw internal_error("synapse model alias '" + a + "' is registered twice");
+        }
+    }
+    if (model.make_block == nullptr) {
+        throw internal_error("synapse model '" + model.info.name + "' has no make_block");
+    }
+    synapses_.push_back(std::move(model));
+}
+
+const synapse_model* model_registry::find_synapse(std::string_view name) const {
+    for (const auto& m: synapses_) {
+        if (m.info.name == name ||
+            std::find(m.info.aliases.begin(), m.info.aliases.end(), name) != m.info.aliases.end()) {
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
+std::vector<std::string> model_registry::synapse_names() const {
+    std::vector<std::string> out{"static"};
+    for (const auto& m: synapses_) {
+        out.push_back(m.info.name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 }  // namespace glia

@@ -1,7 +1,5 @@
 #include "app/cmd_sweep.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -19,6 +17,8 @@
 #include "sweep/local_executor.hpp"
 #include "sweep/point_status.hpp"
 #include "sweep/slurm.hpp"
+
+#include <unistd.h>
 
 namespace glia::app {
 namespace {
@@ -60,8 +60,8 @@ std::string aligned(const std::vector<std::vector<std::string>>& rows) {
 }
 
 int run_list(const sweep::sweep_plan& plan, const std::vector<std::string>& configs) {
-    fmt::print("sweep '{}' of {}: {} point{} into {}/\n", plan.name, plan.file,
-               plan.points.size(), plan.points.size() == 1 ? "" : "s", plan.directory.string());
+    fmt::print("sweep '{}' of {}: {} point{} into {}/\n", plan.name, plan.file, plan.points.size(),
+               plan.points.size() == 1 ? "" : "s", plan.directory.string());
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> header{"point"};
     header.insert(header.end(), plan.keys.begin(), plan.keys.end());
@@ -72,7 +72,8 @@ int run_list(const sweep::sweep_plan& plan, const std::vector<std::string>& conf
         for (const auto& a: p.values) {
             row.push_back(a.value);
         }
-        row.emplace_back(sweep::to_string(sweep::read_point_state(p.output, configs[p.index]).status));
+        row.emplace_back(
+            sweep::to_string(sweep::read_point_state(p.output, configs[p.index]).status));
         row.push_back(p.output.string());
         rows.push_back(std::move(row));
     }
@@ -81,7 +82,7 @@ int run_list(const sweep::sweep_plan& plan, const std::vector<std::string>& conf
 }
 
 int run_local(const sweep_options& o, const sweep::sweep_plan& plan,
-          const std::vector<std::string>& configs, spdlog::logger& log) {
+              const std::vector<std::string>& configs, spdlog::logger& log) {
     if (o.jobs < 1) {
         throw error(fmt::format("glia sweep --local: -j must be >= 1, got {}", o.jobs));
     }
@@ -108,8 +109,8 @@ int run_local(const sweep_options& o, const sweep::sweep_plan& plan,
             ids.push_back(std::to_string(k));
         }
         log.error("{} point{} failed: {} (logs: <point dir>/glia.log); {}/{} complete",
-                  r.failed.size(), r.failed.size() == 1 ? "" : "s", fmt::join(ids, ", "),
-                  complete, plan.points.size());
+                  r.failed.size(), r.failed.size() == 1 ? "" : "s", fmt::join(ids, ", "), complete,
+                  plan.points.size());
         return exit_failed;
     }
     log.info("sweep '{}': all {} points complete ({} run now, {} already done)", plan.name,
@@ -118,20 +119,19 @@ int run_local(const sweep_options& o, const sweep::sweep_plan& plan,
 }
 
 int run_slurm(const sweep_options& o, const sweep::sweep_plan& plan,
-          const std::vector<std::string>& configs, spdlog::logger& log) {
+              const std::vector<std::string>& configs, spdlog::logger& log) {
     if (o.cpus_per_task < 1) {
         throw error(fmt::format("glia sweep --slurm: --cpus-per-task must be >= 1, got {}",
                                 o.cpus_per_task));
     }
     if (o.array_limit < 0) {
-        throw error(fmt::format("glia sweep --slurm: --array-limit must be >= 0, got {}",
-                                o.array_limit));
+        throw error(
+            fmt::format("glia sweep --slurm: --array-limit must be >= 0, got {}", o.array_limit));
     }
     std::vector<std::size_t> points;
     for (const auto& p: plan.points) {
-        if (o.all ||
-            sweep::read_point_state(p.output, configs[p.index]).status !=
-                sweep::point_status::complete) {
+        if (o.all || sweep::read_point_state(p.output, configs[p.index]).status !=
+                         sweep::point_status::complete) {
             points.push_back(p.index);
         }
     }
@@ -184,8 +184,8 @@ CLI::App* add_sweep_command(CLI::App& app, sweep_options& o) {
                                             "file's sweep: block (docs/sweeps.md)");
     cmd->add_option("file", o.file, "experiment with a sweep: block (YAML)")->required();
     auto* list_flag = cmd->add_flag("--list", o.list, "print the points");
-    auto* local_flag = cmd->add_flag("--local", o.local,
-                                     "run the points not yet complete on this machine");
+    auto* local_flag =
+        cmd->add_flag("--local", o.local, "run the points not yet complete on this machine");
     auto* slurm_flag = cmd->add_flag("--slurm", o.slurm,
                                      "write a SLURM job array script for the points not yet "
                                      "complete (and submit it with --submit)");
@@ -229,10 +229,8 @@ int cmd_sweep(const sweep_options& o, const std::shared_ptr<spdlog::logger>& log
     models::register_builtin_models(models);
     const sweep::sweep_plan plan = sweep::expand_sweep(o.file, models);
     // Every point is loaded once here: a bad value is reported now, not by a job hours later.
-    const std::vector<std::string> configs =
-        sweep::check_points(plan, models, [&](const experiment_spec& spec) {
-            check_experiment(spec, models);
-        });
+    const std::vector<std::string> configs = sweep::check_points(
+        plan, models, [&](const experiment_spec& spec) { check_experiment(spec, models); });
     if (o.list) {
         return run_list(plan, configs);
     }

@@ -32,6 +32,52 @@ void partition::finish_setup(step_t now) {
     if (any_lazy_) {
         slot_stamp_.assign(n_slots, -1);
     }
+    n_static_segments_ = static_cast<std::uint32_t>(synapses.segment_delay.size());
+    plastic_offset.assign(1, n_static_segments_);
+    history.resize(n_neurons());
+    sweep_interval_ = 0;
+    history_horizon_ = 0;
+    for (const auto& b: plastic) {
+        const auto& syn = b->synapses();
+        plastic_offset.push_back(plastic_offset.back() +
+                                 static_cast<std::uint32_t>(syn.segment_delay.size()));
+        const step_t interval = b->sweep_interval();
+        sweep_interval_ = sweep_interval_ == 0 ? interval : std::min(sweep_interval_, interval);
+        history_horizon_ = std::max(history_horizon_, b->history_horizon());
+        if (b->needs_post_history()) {
+            for (neuron_id gid: syn.target_gid) {
+                history.enable(gid - first_gid);
+            }
+        }
+    }
+    next_sweep_ = now + sweep_interval_;
+}
+
+void partition::sweep_plastic(step_t now) {
+    for (auto& b: plastic) {
+        b->sweep(now);
+    }
+    history.prune(now - history_horizon_);
+}
+
+template <typename F>
+void partition::for_each_slot(std::uint32_t k, F f) const {
+    if (k < n_static_segments_) {
+        const std::uint32_t* target = synapses.target.data();
+        for (std::uint32_t s = synapses.segment_begin[k]; s < synapses.segment_begin[k + 1]; ++s) {
+            f(target[s]);
+        }
+        return;
+    }
+    std::size_t b = 0;
+    while (k >= plastic_offset[b + 1]) {
+        ++b;
+    }
+    const auto& syn = plastic[b]->synapses();
+    const std::uint32_t seg = k - plastic_offset[b];
+    for (std::uint32_t s = syn.segment_begin[seg]; s < syn.segment_begin[seg + 1]; ++s) {
+        f(syn.slot[s]);
+    }
 }
 
 void partition::catch_up(step_t now) {
@@ -45,11 +91,13 @@ void partition::catch_up(step_t now) {
 // One step of a partition, in the order every model may rely on (the engine's duty cycle;
 // docs/architecture.md):
 //   0. sample: reports read the state at t_n, before the step;
-//   1. heap:   device changes due at this step (dc/step currents) take effect;
+//   1. heap:   device changes due at this step (dc/step currents) take effect; plastic
+//              blocks sweep (apply pending updates, prune the spike history) every interval;
 //   2. deliver: the calendar bucket of this step is walked: synaptic input into the slots,
 //               in canonical (spike step, source id) order;
 //   3. devices: Poisson events into the slots, noise into the currents;
-//   4. advance: every block integrates over [t_n, t_n+1) and reports its spikes;
+//   4. advance: every block integrates over [t_n, t_n+1) and reports its spikes, which
+//               enter the spike history of plastic targets;
 //   5. clear:   the input slots are zeroed for the next step.
 // Spikes are exchanged between partitions by the caller every min_delay steps (route()).
 void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& frames) {
@@ -58,6 +106,10 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
             sample(now, frames);
         }
         apply_heap_events(now);
+        if (sweep_interval_ > 0 && now >= next_sweep_) {
+            sweep_plastic(now);
+            next_sweep_ = now + sweep_interval_;
+        }
         const std::size_t writes = deliver(now) + apply_devices(now);
         if (any_lazy_) {
             collect_touched(now);
@@ -66,17 +118,20 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
             const std::span<const double> in(input_.data() + b.input_offset, b.count * b.n_ports);
             if (b.lazy) {
                 advance_lazy_block(now, b, in);
-                continue;
+            } else {
+                std::span<const double> cur;
+                if (b.has_current) {
+                    const auto& src = noise.empty() ? base_current_ : current_;
+                    cur = std::span<const double>(src.data() + b.neuron_offset, b.count);
+                }
+                spiked_.clear();
+                b.block->advance(now, in, cur, spiked_);
+                for (std::uint32_t local: spiked_) {
+                    spikes_.push_back(spike_event{now, b.first_gid + local});
+                }
             }
-            std::span<const double> cur;
-            if (b.has_current) {
-                const auto& src = noise.empty() ? base_current_ : current_;
-                cur = std::span<const double>(src.data() + b.neuron_offset, b.count);
-            }
-            spiked_.clear();
-            b.block->advance(now, in, cur, spiked_);
             for (std::uint32_t local: spiked_) {
-                spikes_.push_back(spike_event{now, b.first_gid + local});
+                history.record(static_cast<std::uint32_t>(b.neuron_offset + local), now);
             }
         }
         clear_input(now, writes);
@@ -87,13 +142,9 @@ void partition::clear_input(step_t now, std::size_t writes) {
     auto& bucket = queue.bucket(now);
     // Sparse steps (few spikes arrived) zero just the slots written; dense ones zero all.
     if (writes * 4 < input_.size()) {
-        const std::uint32_t* seg_begin = synapses.segment_begin.data();
-        const std::uint32_t* target = synapses.target.data();
         double* in = input_.data();
         for (std::uint32_t k: bucket) {
-            for (std::uint32_t s = seg_begin[k]; s < seg_begin[k + 1]; ++s) {
-                in[target[s]] = 0.0;
-            }
+            for_each_slot(k, [in](std::uint32_t slot) { in[slot] = 0.0; });
         }
         if (poisson_written_) {
             for (const auto& d: poisson) {
@@ -111,17 +162,14 @@ void partition::clear_input(step_t now, std::size_t writes) {
 void partition::collect_touched(step_t now) {
     touched_slots_.clear();
     const auto& bucket = queue.bucket(now);
-    const std::uint32_t* seg_begin = synapses.segment_begin.data();
-    const std::uint32_t* target = synapses.target.data();
     step_t* stamp = slot_stamp_.data();
     for (std::uint32_t k: bucket) {
-        for (std::uint32_t s = seg_begin[k]; s < seg_begin[k + 1]; ++s) {
-            const std::uint32_t slot = target[s];
+        for_each_slot(k, [&](std::uint32_t slot) {
             if (stamp[slot] != now) {
                 stamp[slot] = now;
                 touched_slots_.push_back(slot);
             }
-        }
+        });
     }
     // Poisson events (a slot with no event this step holds 0).
     if (poisson_written_) {
@@ -205,16 +253,24 @@ std::size_t partition::deliver(step_t now) {
     std::uint64_t events = 0;
     const std::size_t n_entries = bucket.size();
     for (std::size_t e = 0; e < n_entries; ++e) {
+        const std::uint32_t k = bucket[e];
+        if (k >= n_static_segments_) {  // a plastic segment: its rule updates and delivers
+            std::size_t b = 0;
+            while (k >= plastic_offset[b + 1]) {
+                ++b;
+            }
+            events += plastic[b]->deliver(k - plastic_offset[b], now, input_);
+            continue;
+        }
         // Segments are read once per spike from memory far larger than the caches: start
         // fetching a later one while this one is summed.
-        if (e + 4 < n_entries) {
+        if (e + 4 < n_entries && bucket[e + 4] < n_static_segments_) {
             const std::uint32_t ahead = seg_begin[bucket[e + 4]];
             __builtin_prefetch(target + ahead);
             __builtin_prefetch(weight + ahead);
             __builtin_prefetch(target + ahead + 16);
             __builtin_prefetch(weight + ahead + 16);
         }
-        const std::uint32_t k = bucket[e];
         const std::uint32_t b = seg_begin[k];
         const std::uint32_t end = seg_begin[k + 1];
         for (std::uint32_t s = b; s < end; ++s) {
@@ -284,6 +340,15 @@ void partition::route(std::span<const spike_event> all) {
         const std::uint32_t e = row[s.gid + 1];
         for (std::uint32_t k = b; k < e; ++k) {
             queue.push(s.step + delay[k], k);
+        }
+    }
+    for (std::size_t pb = 0; pb < plastic.size(); ++pb) {
+        const auto& syn = plastic[pb]->synapses();
+        const std::uint32_t offset = plastic_offset[pb];
+        for (const spike_event& s: all) {
+            for (std::uint32_t k = syn.row_segment[s.gid]; k < syn.row_segment[s.gid + 1]; ++k) {
+                queue.push(s.step + syn.segment_delay[k], offset + k);
+            }
         }
     }
 }

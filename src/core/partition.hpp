@@ -10,12 +10,14 @@
 #include <vector>
 
 #include <glia/model.hpp>
+#include <glia/plasticity.hpp>
 #include <glia/recording.hpp>
 #include <glia/types.hpp>
 
 #include "core/calendar_queue.hpp"
 #include "core/event_heap.hpp"
 #include "core/poisson_sampler.hpp"
+#include "core/post_history.hpp"
 
 namespace glia {
 
@@ -117,6 +119,12 @@ public:
     std::vector<noise_device> noise;
     std::vector<current_device> currents;
     std::vector<report_part> reports;
+    // Plastic projections onto this partition; their segments follow the static ones in the
+    // calendar queue: block b owns queue ids [plastic_offset[b], plastic_offset[b + 1]).
+    std::vector<std::unique_ptr<plastic_block>> plastic;
+    std::vector<std::size_t> plastic_projection;  // projection index of each plastic block
+    std::vector<std::uint32_t> plastic_offset;
+    post_history history;
 
     // Call once after the fields above are filled, with the step the run starts at.
     void finish_setup(step_t now);
@@ -136,6 +144,10 @@ public:
     std::uint64_t synaptic_events() const { return events_; }
 
     std::size_t n_neurons() const { return end_gid - first_gid; }
+
+    // Applies every plastic block's pending updates up to step `now` and prunes the history
+    // (periodically during a run, and before weights are read).
+    void sweep_plastic(step_t now);
     double value(neuron_id gid, const std::string& variable) const;
 
 private:
@@ -160,6 +172,13 @@ private:
     std::vector<spike_event> spikes_;    // this epoch's spikes, (step, gid) order
     bool poisson_written_ = false;       // a Poisson device wrote slots in this step
     bool any_lazy_ = false;
+    step_t sweep_interval_ = 0;   // 0: no plastic block
+    step_t next_sweep_ = 0;
+    step_t history_horizon_ = 0;
+    std::uint32_t n_static_segments_ = 0;
+    // Calls f(slot) for every input slot that queue entry k writes.
+    template <typename F>
+    void for_each_slot(std::uint32_t k, F f) const;
     std::vector<step_t> slot_stamp_;            // lazy: last step a slot was touched
     std::vector<std::uint32_t> touched_slots_;  // lazy: slots touched in this step, sorted
     std::vector<std::uint32_t> touched_local_;  // lazy: block-local neurons touched

@@ -341,6 +341,53 @@ double simulation::value(neuron_id gid, std::string_view variable) const {
     throw error(fmt::format("no neuron with global id {}", gid));
 }
 
+std::vector<synapse_weight> simulation::weights(std::string_view projection) {
+    auto& net = impl_->net;
+    std::size_t index = net.projection_names.size();
+    for (std::size_t i = 0; i < net.projection_names.size(); ++i) {
+        if (net.projection_names[i] == projection) {
+            index = i;
+        }
+    }
+    if (index == net.projection_names.size()) {
+        throw error(fmt::format("no projection '{}'", projection));
+    }
+    if (!net.projection_plastic[index]) {
+        throw error(fmt::format("projection '{}' is static: its weights are those it was built "
+                                "with",
+                                projection));
+    }
+    std::vector<synapse_weight> out;
+    for (auto& p: net.partitions) {
+        p->sweep_plastic(impl_->now);
+        for (std::size_t b = 0; b < p->plastic.size(); ++b) {
+            if (p->plastic_projection[b] != index) {
+                continue;
+            }
+            const auto& syn = p->plastic[b]->synapses();
+            const auto w = p->plastic[b]->weights();
+            for (std::size_t src = 0; src + 1 < syn.row_segment.size(); ++src) {
+                for (auto k = syn.row_segment[src]; k < syn.row_segment[src + 1]; ++k) {
+                    for (auto s = syn.segment_begin[k]; s < syn.segment_begin[k + 1]; ++s) {
+                        out.push_back(synapse_weight{static_cast<neuron_id>(src),
+                                                     syn.target_gid[s],
+                                                     static_cast<step_t>(syn.segment_delay[k]),
+                                                     w[s]});
+                    }
+                }
+            }
+        }
+    }
+    // Partitions hold disjoint targets; within one (source, target, delay) the rows keep the
+    // canonical multapse order, which a stable sort preserves.
+    std::stable_sort(out.begin(), out.end(), [](const synapse_weight& a, const synapse_weight& b) {
+        return a.source != b.source ? a.source < b.source
+               : a.target != b.target ? a.target < b.target
+                                      : a.delay < b.delay;
+    });
+    return out;
+}
+
 std::uint64_t simulation::connectivity_hash() const {
     // A multiset hash of (source, target, port, weight bits, delay) over every synapse: the
     // same for any partitioning, whatever order the partitions store their synapses in.

@@ -318,6 +318,8 @@ private:
     void read_spike_times(population_spec& pop, const yaml_map& m, const neuron_model& model);
     void read_spike_times_file(population_spec& pop, const YAML::Node& n, const string& path);
     projection_spec read_projection(const entry& e);
+    void read_plasticity(projection_spec& proj, const yaml_map& params, const synapse_model& rule,
+                         const std::vector<dimension>& weight_dims);
     void read_edges(projection_spec& proj, const YAML::Node& n, const string& path,
                     const population_ref& source, const population_ref& target,
                     const std::vector<dimension>& weight_dims);
@@ -1235,7 +1237,8 @@ projection_spec loader::read_projection(const entry& e) {
     const yaml_map m = as_map(e.value, path);
     std::vector<string_view> common{"source",  "target",         "rule",
                                     "weight",  "delay",          "receptor",
-                                    "synapse", "allow_autapses", "allow_multapses"};
+                                    "synapse", "allow_autapses", "allow_multapses",
+                                    "plasticity"};
     std::vector<string_view> every = common;
     for (auto r: all_rules) {
         for (auto k: rule_keys(r)) {
@@ -1420,15 +1423,83 @@ projection_spec loader::read_projection(const entry& e) {
         proj.delay = value_spec::constant_of(dt_, dimension::time);
         proj.delay.where = proj.where;
     }
+    const synapse_model* synapse_rule = nullptr;
     if (const entry* s = m.find("synapse")) {
         const string& synapse = text_at(s->value, sub(path, "synapse"), "a synapse model");
         if (synapse != "static") {
-            fail(s->value, sub(path, "synapse") + ": unknown synapse '" + synapse +
-                               "'; synapses are: static");
+            synapse_rule = models_.find_synapse(synapse);
+            if (synapse_rule == nullptr) {
+                fail(s->value, sub(path, "synapse") + ": unknown synapse model '" + synapse +
+                                   "'; synapse models are: " + join(models_.synapse_names()));
+            }
+            proj.synapse = synapse_rule->info.name;
         }
-        proj.synapse = synapse;
+    }
+    if (const entry* pl = m.find("plasticity")) {
+        if (synapse_rule == nullptr) {
+            fail(pl->key_node, sub(path, "plasticity") +
+                                   ": static synapses have no plasticity; set 'synapse' to a rule "
+                                   "(" + join(models_.synapse_names()) + ")");
+        }
+        read_plasticity(proj, as_map(pl->value, sub(path, "plasticity")), *synapse_rule,
+                        weight_dims);
     }
     return proj;
+}
+
+// A rule's parameters: one value each (no distributions); units as the rule declares them, or
+// the projection's weight unit for weight_unit parameters.
+void loader::read_plasticity(projection_spec& proj, const yaml_map& params,
+                             const synapse_model& rule, const std::vector<dimension>& weight_dims) {
+    const model_info& info = rule.info;
+    const string path = "projections." + proj.name + ".plasticity";
+    for (const auto& e: params.entries) {
+        const std::size_t index = info.param_index(e.key);
+        if (index == model_info::npos) {
+            std::vector<string> names;
+            for (const auto& p: info.params) {
+                names.push_back(p.name);
+            }
+            fail(override_label(e.value) ? e.value : e.key_node,
+                 "unknown parameter '" + e.key + "' in '" + path + "' (rule " + info.name +
+                     "); parameters are: " + join(names));
+        }
+        const param_info& p = info.params[index];
+        const string key_path = sub(path, e.key);
+        value_spec v;
+        if (!p.choices.empty()) {
+            const string& word = text_at(e.value, key_path, "one of: " + join(p.choices));
+            const auto at = std::find(p.choices.begin(), p.choices.end(), word);
+            if (at == p.choices.end()) {
+                fail(e.value,
+                     key_path + " must be one of: " + join(p.choices) + "; got " + shown(e.value));
+            }
+            v = value_spec::constant_of(static_cast<double>(at - p.choices.begin()));
+            v.where = where(e.value);
+        } else if (p.dim == dimension::flag) {
+            v = value_spec::constant_of(bool_at(e.value, key_path) ? 1.0 : 0.0);
+            v.where = where(e.value);
+        } else {
+            value_rule r;
+            if (p.weight_unit) {
+                r.dims = weight_dims;
+            } else if (p.dim != dimension::none) {
+                r.dims = {p.dim};
+            }
+            r.per_element = false;
+            r.fixed_message = key_path + " must be a single value";
+            r.range = p.range;
+            r.range_dim = p.dim;
+            v = value_at(e.value, key_path, r);
+        }
+        proj.plasticity[e.key] = std::move(v);
+    }
+    for (const auto& p: info.params) {
+        if (std::isnan(p.default_value) && proj.plasticity.count(p.name) == 0) {
+            fail(params.node, "missing required parameter '" + p.name + "' in '" + path +
+                                  "' (rule " + info.name + " has no default for it)");
+        }
+    }
 }
 
 // [[source, target], [source, target, weight, delay], ...] with population-local ids.

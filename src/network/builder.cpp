@@ -264,6 +264,8 @@ struct projection_rt {
     bool delay_exact = true;       // constant or list: checked on the grid
     step_t constant_delay = 0;     // > 0 when the delay is a constant
     std::uint64_t conn_key = 0, weight_key = 0, delay_key = 0;
+    const synapse_model* rule = nullptr;  // nullptr: static synapses
+    value_table rule_params;
 };
 
 int choose_port(const model_info& info, const std::string& receptor, const std::string& where,
@@ -291,8 +293,52 @@ int choose_port(const model_info& info, const std::string& receptor, const std::
     return static_cast<int>(i);
 }
 
+// Parameters of a plasticity rule: defaults, units, ranges (a rule's values are homogeneous).
+value_table lower_rule_params(const projection_spec& ps, const model_info& info,
+                              dimension weight_dim) {
+    value_table t(info.params.size());
+    const std::string what = "projections." + ps.name + ".plasticity";
+    for (const auto& [name, v]: ps.plasticity) {
+        if (info.param_index(name) == model_info::npos) {
+            std::string known;
+            for (const auto& p: info.params) {
+                known += (known.empty() ? "" : ", ") + p.name;
+            }
+            fail(v.where.empty() ? ps.where : v.where,
+                 fmt::format("{}: rule {} has no parameter '{}'; parameters are: {}", what,
+                             info.name, name, known));
+        }
+    }
+    for (std::size_t i = 0; i < info.params.size(); ++i) {
+        const param_info& p = info.params[i];
+        const auto it = ps.plasticity.find(p.name);
+        if (it == ps.plasticity.end()) {
+            if (std::isnan(p.default_value)) {
+                fail(ps.where, fmt::format("{}: rule {} needs parameter '{}' ({})", what, info.name,
+                                           p.name, p.doc));
+            }
+            t.set(i, {p.default_value});
+            continue;
+        }
+        const value_spec& v = it->second;
+        const std::string key = what + "." + p.name;
+        check_dimension(v, p.weight_unit ? weight_dim : p.dim, key);
+        if (!v.is_constant()) {
+            fail(v.where, fmt::format("{} must be a single value", key));
+        }
+        if (!std::isfinite(v.value) || !in_range(v.value, p.range)) {
+            fail(v.where, fmt::format("{} must be a finite number{} {}, got {}", key,
+                                      p.range == value_range::any ? "" : " ",
+                                      range_text(p.range), v.value));
+        }
+        t.set(i, {v.value});
+    }
+    return t;
+}
+
 std::vector<projection_rt> lower_projections(const experiment_spec& spec,
-                                             const std::vector<population_rt>& pops) {
+                                             const std::vector<population_rt>& pops,
+                                             const model_registry& models) {
     using rule = connectivity_spec::rule;
     std::vector<projection_rt> out;
     const double dt = spec.simulation.dt;
@@ -310,8 +356,29 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                         what + ".weight");
         check_delay_spec(ps.delay, dt, what + ".delay");
         if (ps.synapse != "static") {
-            fail(ps.where, fmt::format("{}.synapse: unknown synapse model '{}'; available: static",
-                                       what, ps.synapse));
+            r.rule = models.find_synapse(ps.synapse);
+            if (r.rule == nullptr) {
+                std::string known;
+                for (const auto& n: models.synapse_names()) {
+                    known += (known.empty() ? "" : ", ") + n;
+                }
+                fail(ps.where, fmt::format("{}.synapse: unknown synapse model '{}'; available: {}",
+                                           what, ps.synapse, known));
+            }
+            r.rule_params = lower_rule_params(ps, r.rule->info,
+                                              tinfo.ports[r.port < 0 ? 0 : r.port].weight_dim);
+            if (r.rule->validate != nullptr) {
+                try {
+                    r.rule->validate(r.rule_params);
+                }
+                catch (const error& e) {
+                    fail(ps.where, fmt::format("{} ({}): {}", what, r.rule->info.name, e.what()));
+                }
+            }
+        } else if (!ps.plasticity.empty()) {
+            fail(ps.where, fmt::format("{}.plasticity: static synapses have no plasticity "
+                                       "parameters (set synapse: to a rule)",
+                                       what));
         }
         const auto& c = ps.connectivity;
         r.kind = row_kind_of(c.type);
@@ -521,18 +588,29 @@ std::vector<neuron_id> partition_bounds(std::size_t n, int p) {
     return b;
 }
 
+// The arrays of one compressed-row synapse structure (the static store, or one plastic
+// projection's synapses) that the builder fills.
+template <typename Weight>
+struct csr_refs {
+    std::vector<std::uint32_t>& row_segment;
+    std::vector<std::uint32_t>& segment_delay;
+    std::vector<std::uint32_t>& segment_begin;
+    std::vector<std::uint32_t>& slot;
+    std::vector<Weight>& weight;
+};
+
 // Builds the incoming synapses of one partition in three passes: count the synapses of every
 // source row, fill the rows (regenerating the same draws), then cut every row into delay
 // segments. Peak memory: 12 bytes per synapse, 8 of which remain.
 class synapse_builder {
 public:
-    synapse_builder(partition& part, const network& net, const std::vector<projection_rt>& projs) :
-        part_(part), net_(net), projs_(projs) {}
+    synapse_builder(partition& part, const network& net) : part_(part), net_(net) {}
 
-    void build() {
+    template <typename Weight>
+    void build(const std::vector<const projection_rt*>& projs, csr_refs<Weight> out) {
         std::vector<std::uint32_t> row_start(net_.n_neurons + 1, 0);
-        for (const auto& pr: projs_) {
-            generate(pr, false, [&](neuron_id src, std::uint32_t, float, step_t) {
+        for (const projection_rt* pr: projs) {
+            generate(*pr, false, [&](neuron_id src, std::uint32_t, double, step_t) {
                 ++row_start[src + 1];
             });
         }
@@ -546,20 +624,19 @@ public:
             }
             row_start[s] = static_cast<std::uint32_t>(total);
         }
-        auto& st = part_.synapses;
-        st.target.resize(total);
-        st.weight.resize(total);
+        out.slot.resize(total);
+        out.weight.resize(total);
         std::vector<std::uint32_t> delay(total);
         std::vector<std::uint32_t> fill(row_start.begin(), row_start.end() - 1);
-        for (const auto& pr: projs_) {
-            generate(pr, true, [&](neuron_id src, std::uint32_t slot, float w, step_t d) {
+        for (const projection_rt* pr: projs) {
+            generate(*pr, true, [&](neuron_id src, std::uint32_t slot, double w, step_t d) {
                 const std::uint32_t k = fill[src]++;
-                st.target[k] = slot;
-                st.weight[k] = w;
+                out.slot[k] = slot;
+                out.weight[k] = static_cast<Weight>(w);
                 delay[k] = static_cast<std::uint32_t>(d);
             });
         }
-        cut_segments(row_start, delay);
+        cut_segments(row_start, delay, out);
     }
 
 private:
@@ -588,15 +665,15 @@ private:
         }
         const bool same = &src == &tgt;
         // Slot of (population-local target t, weight w).
-        auto slot_of = [&](std::uint32_t t, float w) {
+        auto slot_of = [&](std::uint32_t t, double w) {
             const std::size_t port = pr.port >= 0 ? static_cast<std::size_t>(pr.port)
                                                   : (w < 0 ? 1 : 0);
             return static_cast<std::uint32_t>(blk->input_offset +
                                               (tgt.first_gid + t - blk->first_gid) * blk->n_ports +
                                               port);
         };
-        auto draw = [&](rng_stream& wr, rng_stream& dr, std::size_t index, float& w, step_t& d) {
-            w = static_cast<float>(draw_value(ps.weight, wr, index));
+        auto draw = [&](rng_stream& wr, rng_stream& dr, std::size_t index, double& w, step_t& d) {
+            w = draw_value(ps.weight, wr, index);
             d = pr.constant_delay > 0
                     ? pr.constant_delay
                     : delay_steps(draw_value(ps.delay, dr, index), net_.dt, pr.delay_exact,
@@ -615,7 +692,7 @@ private:
                                              ? t
                                              : static_cast<std::size_t>(t) * partners_.size();
                 for (std::size_t k = 0; k < partners_.size(); ++k) {
-                    float w = 0;
+                    double w = 0;
                     step_t d = 0;
                     if (values) {
                         draw(wr, dr, base + k, w, d);
@@ -632,7 +709,7 @@ private:
                 rng_stream dr(pr.delay_key, s, 0);
                 for (std::size_t k = 0; k < partners_.size(); ++k) {
                     const std::uint32_t t = partners_[k];
-                    float w = 0;
+                    double w = 0;
                     step_t d = 0;
                     if (values) {
                         draw(wr, dr, k, w, d);  // drawn for every synapse: streams stay aligned
@@ -650,7 +727,7 @@ private:
                 total_number_pairs(ps.connectivity, src.size, tgt.size, same, conn,
                                    [&](std::uint32_t s, std::uint32_t t) {
                                        if (t >= t_lo && t < t_hi) {
-                                           float w = 0;
+                                           double w = 0;
                                            step_t d = 0;
                                            if (values) {
                                                rng_stream wr(pr.weight_key, 0, i);
@@ -668,14 +745,14 @@ private:
                     if (e.target < t_lo || e.target >= t_hi) {
                         continue;
                     }
-                    float w = 0;
+                    double w = 0;
                     step_t d = 0;
                     if (values) {
                         rng_stream wr(pr.weight_key, 0, i);
                         rng_stream dr(pr.delay_key, 0, i);
                         draw(wr, dr, i, w, d);
                         if (!std::isnan(e.weight)) {
-                            w = static_cast<float>(e.weight);
+                            w = e.weight;
                         }
                         if (!std::isnan(e.delay)) {
                             d = delay_steps(e.delay, net_.dt, true, ps.where);
@@ -690,16 +767,16 @@ private:
 
     // Sorts every row by delay (stably: the canonical order survives within a delay) and
     // records the segments of equal delay.
+    template <typename Weight>
     void cut_segments(const std::vector<std::uint32_t>& row_start,
-                      const std::vector<std::uint32_t>& delay) {
-        auto& st = part_.synapses;
+                      const std::vector<std::uint32_t>& delay, csr_refs<Weight> st) {
         const std::size_t n = net_.n_neurons;
         st.row_segment.assign(n + 1, 0);
         st.segment_delay.clear();
         st.segment_begin.clear();
         std::vector<std::pair<std::uint32_t, std::uint32_t>> order;  // (delay, index)
-        std::vector<std::uint32_t> tmp_target;
-        std::vector<float> tmp_weight;
+        std::vector<std::uint32_t> tmp_slot;
+        std::vector<Weight> tmp_weight;
         for (std::size_t s = 0; s < n; ++s) {
             st.row_segment[s] = static_cast<std::uint32_t>(st.segment_delay.size());
             const std::uint32_t b = row_start[s];
@@ -718,10 +795,10 @@ private:
                 }
                 std::stable_sort(order.begin(), order.end(),
                                  [](const auto& x, const auto& y) { return x.first < y.first; });
-                tmp_target.assign(st.target.begin() + b, st.target.begin() + e);
+                tmp_slot.assign(st.slot.begin() + b, st.slot.begin() + e);
                 tmp_weight.assign(st.weight.begin() + b, st.weight.begin() + e);
                 for (std::uint32_t k = 0; k < e - b; ++k) {
-                    st.target[b + k] = tmp_target[order[k].second - b];
+                    st.slot[b + k] = tmp_slot[order[k].second - b];
                     st.weight[b + k] = tmp_weight[order[k].second - b];
                 }
             }
@@ -736,17 +813,63 @@ private:
             }
         }
         st.row_segment[n] = static_cast<std::uint32_t>(st.segment_delay.size());
-        st.segment_begin.push_back(static_cast<std::uint32_t>(st.target.size()));
+        st.segment_begin.push_back(static_cast<std::uint32_t>(st.slot.size()));
         st.segment_delay.shrink_to_fit();
         st.segment_begin.shrink_to_fit();
     }
 
     partition& part_;
     const network& net_;
-    const std::vector<projection_rt>& projs_;
     row_scratch scratch_;
     std::vector<std::uint32_t> partners_;
 };
+
+// The static store from every static projection, and one plastic block per plastic projection
+// with targets in the partition.
+void build_synapses(partition& part, const network& net, const std::vector<projection_rt>& projs) {
+    synapse_builder builder(part, net);
+    std::vector<const projection_rt*> statics;
+    for (const auto& pr: projs) {
+        if (pr.rule == nullptr) {
+            statics.push_back(&pr);
+        }
+    }
+    auto& st = part.synapses;
+    builder.build(statics, csr_refs<float>{st.row_segment, st.segment_delay, st.segment_begin,
+                                           st.target, st.weight});
+    for (const auto& pr: projs) {
+        if (pr.rule == nullptr) {
+            continue;
+        }
+        const block_slot* blk = nullptr;
+        for (const auto& b: part.blocks) {
+            if (&net.populations[b.population] == pr.target) {
+                blk = &b;
+            }
+        }
+        if (blk == nullptr) {
+            continue;  // no target in this partition
+        }
+        plastic_synapses syn;
+        builder.build({&pr}, csr_refs<double>{syn.row_segment, syn.segment_delay,
+                                               syn.segment_begin, syn.slot, syn.weight});
+        const slot_map targets{blk->input_offset, blk->n_ports, blk->neuron_offset};
+        syn.target_gid.resize(syn.slot.size());
+        for (std::size_t i = 0; i < syn.slot.size(); ++i) {
+            syn.target_gid[i] = part.first_gid + targets.neuron(syn.slot[i]);
+        }
+        plastic_block_args args{pr.rule->info, pr.rule_params, std::move(syn), targets,
+                                &part.history, net.dt};
+        try {
+            part.plastic.push_back(pr.rule->make_block(std::move(args)));
+            part.plastic_projection.push_back(pr.index);
+        }
+        catch (const error& e) {
+            fail(pr.spec->where, fmt::format("projections.{} ({}): {}", pr.spec->name,
+                                             pr.rule->info.name, e.what()));
+        }
+    }
+}
 
 void make_blocks(partition& part, const network& net) {
     std::size_t input_offset = 0;
@@ -1050,7 +1173,7 @@ void check_experiment(const experiment_spec& spec, const model_registry& models)
     const auto pops = lower_populations(spec, models);
     const step_t n_steps = to_steps(spec.simulation.duration, spec.simulation.dt,
                                     "simulation.duration");
-    lower_projections(spec, pops);
+    lower_projections(spec, pops, models);
     check_inputs(spec, pops);
     lower_reports(spec, pops, n_steps);
 }
@@ -1062,9 +1185,13 @@ network build_network(const experiment_spec& spec, const model_registry& models,
     net.seed = spec.simulation.seed;
     net.populations = lower_populations(spec, models);
     net.n_steps = to_steps(spec.simulation.duration, net.dt, "simulation.duration");
-    const auto projs = lower_projections(spec, net.populations);
+    const auto projs = lower_projections(spec, net.populations, models);
     check_inputs(spec, net.populations);
     net.reports = lower_reports(spec, net.populations, net.n_steps);
+    for (const auto& pr: projs) {
+        net.projection_names.push_back(pr.spec->name);
+        net.projection_plastic.push_back(pr.rule != nullptr);
+    }
     for (const auto& p: net.populations) {
         net.n_neurons += p.size;
     }
@@ -1081,7 +1208,7 @@ network build_network(const experiment_spec& spec, const model_registry& models,
                     part->first_gid = bounds[static_cast<std::size_t>(k)];
                     part->end_gid = bounds[static_cast<std::size_t>(k) + 1];
                     make_blocks(*part, net);
-                    synapse_builder(*part, net, projs).build();
+                    build_synapses(*part, net, projs);
                     make_devices(*part, spec, net);
                     make_report_parts(*part, net);
                     net.partitions[static_cast<std::size_t>(k)] = std::move(part);
@@ -1097,6 +1224,13 @@ network build_network(const experiment_spec& spec, const model_registry& models,
         for (std::uint32_t d: part->synapses.segment_delay) {
             min_d = std::min<step_t>(min_d, d);
             max_d = std::max<step_t>(max_d, d);
+        }
+        for (const auto& b: part->plastic) {
+            net.n_synapses += b->synapses().slot.size();
+            for (std::uint32_t d: b->synapses().segment_delay) {
+                min_d = std::min<step_t>(min_d, d);
+                max_d = std::max<step_t>(max_d, d);
+            }
         }
     }
     net.min_delay = max_d == 0 ? 0 : min_d;

@@ -45,6 +45,8 @@ struct network {
     std::vector<population_rt> populations;
     std::vector<std::unique_ptr<partition>> partitions;
     std::vector<report_layout> reports;
+    std::vector<std::string> projection_names;  // in spec order
+    std::vector<bool> projection_plastic;
     std::size_t n_neurons = 0;
     std::size_t n_synapses = 0;
     std::size_t synapse_bytes = 0;

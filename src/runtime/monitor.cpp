@@ -1,7 +1,5 @@
 #include "runtime/monitor.hpp"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -31,6 +29,8 @@
 
 #include "runtime/monitor_page.hpp"
 
+#include <pthread.h>
+
 namespace glia::runtime {
 
 namespace asio = boost::asio;
@@ -42,12 +42,28 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 // Fields of the status that publish_section may not replace.
-constexpr std::array<std::string_view, 22> builtin_fields{
-    "status",      "stop_requested", "step",          "n_steps",       "dt_ms",
-    "t_ms",        "duration_ms",    "progress",      "wall_s",        "eta_s",
-    "steps_per_s", "events_per_s",   "synaptic_events", "spikes",      "rate_window_ms",
-    "populations", "raster_window_ms", "monitor",     "snapshot",      "dropped_spikes",
-    "error",       "stopping"};
+constexpr std::array<std::string_view, 22> builtin_fields{"status",
+                                                          "stop_requested",
+                                                          "step",
+                                                          "n_steps",
+                                                          "dt_ms",
+                                                          "t_ms",
+                                                          "duration_ms",
+                                                          "progress",
+                                                          "wall_s",
+                                                          "eta_s",
+                                                          "steps_per_s",
+                                                          "events_per_s",
+                                                          "synaptic_events",
+                                                          "spikes",
+                                                          "rate_window_ms",
+                                                          "populations",
+                                                          "raster_window_ms",
+                                                          "monitor",
+                                                          "snapshot",
+                                                          "dropped_spikes",
+                                                          "error",
+                                                          "stopping"};
 
 // Spikes handed over in one call of the producer that do not fit are dropped from the raster
 // (never from the counts); rate bins likewise beyond this many values.
@@ -91,7 +107,8 @@ std::vector<pop_geometry> geometry_of(const run_layout& layout, std::size_t rast
     for (const auto& p: layout.populations) {
         n_recorded += p.spikes_recorded ? 1 : 0;
     }
-    const std::size_t per_pop = std::max<std::size_t>(1, raster_rows / std::max<std::size_t>(1, n_recorded));
+    const std::size_t per_pop =
+        std::max<std::size_t>(1, raster_rows / std::max<std::size_t>(1, n_recorded));
     std::vector<pop_geometry> out;
     for (const auto& p: layout.populations) {
         pop_geometry g;
@@ -123,7 +140,7 @@ struct delivery {
     std::vector<std::uint64_t> bins;    // records of 1 + n_pops values: bin index, counts
     std::vector<std::uint64_t> counts;  // spikes per population so far (replaces)
     step_t last_spike_step = -1;
-    step_t confirmed_step = 0;          // every spike before this step has been handed over
+    step_t confirmed_step = 0;  // every spike before this step has been handed over
     std::optional<progress_info> progress;
     clock_type::time_point progress_at;
     std::vector<std::pair<std::string, std::string>> sections;
@@ -301,6 +318,22 @@ std::string_view query_value(std::string_view query, std::string_view key) {
     return {};
 }
 
+// Whether a Host header names this machine's loopback (any port: an ssh tunnel may forward
+// another one). A page of another site that a browser reaches through a rebound DNS name
+// carries that name instead.
+bool loopback_host(std::string_view host) {
+    if (host.starts_with('[')) {
+        return host.starts_with("[::1]");
+    }
+    const std::string_view name = host.substr(0, host.find(':'));
+    if (name == "localhost") {
+        return true;
+    }
+    beast::error_code ec;
+    const auto a = asio::ip::make_address(std::string(name), ec);
+    return !ec && a.is_loopback();
+}
+
 bool is_http_error(const beast::error_code& ec) {
     return ec.category() == http::make_error_code(http::error::end_of_stream).category();
 }
@@ -405,8 +438,7 @@ struct server {
         dropped_spikes = v.dropped_spikes;
         v.last_spike = std::max(v.last_spike, d.last_spike_step);
         v.confirmed = std::max(v.confirmed, d.confirmed_step);
-        const step_t window_steps =
-            std::max<step_t>(1, std::llround(opt.raster_window_ms / v.dt));
+        const step_t window_steps = std::max<step_t>(1, std::llround(opt.raster_window_ms / v.dt));
         while (!v.window.empty() && (v.window.size() > opt.raster_max_spikes ||
                                      v.window.front().step < v.last_spike - window_steps)) {
             if (v.window.size() > opt.raster_max_spikes) {
@@ -487,9 +519,11 @@ struct server {
     std::string status_json() const {
         const run_view& v = view;
         std::string out;
-        auto put = [&](std::string_view text) { out += text; };
-        const char* status = !v.begun      ? "starting"
-                             : !v.summary ? "running"
+        auto put = [&](std::string_view text) {
+            out += text;
+        };
+        const char* status = !v.begun                                     ? "starting"
+                             : !v.summary                                 ? "running"
                              : v.summary->status == run_status::completed ? "complete"
                                                                           : "interrupted";
         step_t step = 0;
@@ -575,14 +609,13 @@ struct server {
                                                bool snapshot, step_t from) {
         std::string out = "data: {\"status\":";
         out += status_json();
-        fmt::format_to(std::back_inserter(out), ",\"snapshot\":{},\"raster_from_ms\":",
-                       snapshot ? "true" : "false");
+        fmt::format_to(std::back_inserter(out),
+                       ",\"snapshot\":{},\"raster_from_ms\":", snapshot ? "true" : "false");
         put_number(out, static_cast<double>(from) * view.dt, 12);
         out += ",\"spikes\":[";
         bool first = true;
         for (const raster_spike& s: spikes) {
-            fmt::format_to(std::back_inserter(out), "{}[{},{},", first ? "" : ",", s.pop,
-                           s.node);
+            fmt::format_to(std::back_inserter(out), "{}[{},{},", first ? "" : ",", s.pop, s.node);
             put_number(out, static_cast<double>(s.step + 1) * view.dt, 12);
             out += ']';
             first = false;
@@ -601,7 +634,8 @@ struct server {
 class session: public std::enable_shared_from_this<session> {
 public:
     session(server& srv, tcp::socket socket):
-        srv_(srv), stream_(std::move(socket)),
+        srv_(srv),
+        stream_(std::move(socket)),
         buffer_(srv.opt.max_header_bytes + srv.opt.max_body_bytes + 4096) {}
 
     session(const session&) = delete;
@@ -658,10 +692,9 @@ private:
         parser_->header_limit(static_cast<std::uint32_t>(srv_.opt.max_header_bytes));
         parser_->body_limit(static_cast<std::uint64_t>(srv_.opt.max_body_bytes));
         stream_.expires_after(srv_.opt.io_timeout);
-        http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             self->on_read(ec);
-                         });
+        http::async_read(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
 
     void on_read(const beast::error_code& ec) {
@@ -699,6 +732,16 @@ private:
             q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
         keep_alive_ = req.keep_alive();
 
+        const auto host = req.find(http::field::host);
+        if (srv_.bound.address().is_loopback() && host != req.end() &&
+            !loopback_host(std::string_view(host->value().data(), host->value().size()))) {
+            ++srv_.bad_requests;
+            keep_alive_ = false;
+            respond(http::status::forbidden, "text/plain; charset=utf-8",
+                    "a monitor on a loopback address answers only requests for localhost, "
+                    "127.0.0.1 or [::1]\n");
+            return;
+        }
         if (path == "/stop") {
             if (req.method() != http::verb::post) {
                 reject(http::status::method_not_allowed, "use POST /stop", "POST");
@@ -733,8 +776,8 @@ private:
                    "a request body is only accepted by POST /stop");
             return;
         }
-        const bool known = path == "/" || path == "/index.html" || path == "/status" ||
-                           path == "/events";
+        const bool known =
+            path == "/" || path == "/index.html" || path == "/status" || path == "/events";
         if (!known) {
             reject(http::status::not_found, "no such page: GET /, /status or /events");
             return;
@@ -758,7 +801,8 @@ private:
         res_ = {};
         res_.version(11);
         res_.result(status);
-        res_.set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
+        res_.set(http::field::content_type,
+                 beast::string_view(content_type.data(), content_type.size()));
         res_.set(http::field::cache_control, "no-store");
         res_.set("X-Content-Type-Options", "nosniff");
         if (content_type.starts_with("text/html")) {
@@ -1022,8 +1066,8 @@ monitor::monitor(monitor_options options, std::atomic<bool>* stop):
     impl_(std::make_unique<state>(std::move(options), stop)) {
     auto& s = *impl_;
     if (!(s.opt.tick.count() > 0) || !(s.opt.io_timeout.count() > 0) ||
-        s.opt.max_queued_messages == 0 || !(s.opt.rate_bin_ms > 0) ||
-        !(s.opt.rate_window_ms > 0) || !(s.opt.raster_window_ms > 0)) {
+        s.opt.max_queued_messages == 0 || !(s.opt.rate_bin_ms > 0) || !(s.opt.rate_window_ms > 0) ||
+        !(s.opt.raster_window_ms > 0)) {
         throw glia::internal_error("monitor: tick, io_timeout, max_queued_messages, rate_bin_ms, "
                                    "rate_window_ms and raster_window_ms must be > 0");
     }
@@ -1083,7 +1127,9 @@ monitor::~monitor() {
     s.sse.clear();  // while the io_context still exists (see server)
 }
 
-std::uint16_t monitor::port() const { return impl_->bound.port(); }
+std::uint16_t monitor::port() const {
+    return impl_->bound.port();
+}
 
 std::string monitor::url() const {
     const auto& a = impl_->bound.address();
@@ -1091,9 +1137,13 @@ std::string monitor::url() const {
                      : fmt::format("http://{}:{}/", a.to_string(), impl_->bound.port());
 }
 
-const std::string& monitor::token() const { return impl_->token; }
+const std::string& monitor::token() const {
+    return impl_->token;
+}
 
-bool monitor::loopback() const { return impl_->bound.address().is_loopback(); }
+bool monitor::loopback() const {
+    return impl_->bound.address().is_loopback();
+}
 
 void monitor::begin(const run_layout& layout) {
     auto& pr = impl_->producer;

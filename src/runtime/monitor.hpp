@@ -57,9 +57,9 @@ struct monitor_options {
     std::size_t max_body_bytes = 1024;     // POST /stop only; other requests take no body
     std::size_t max_queued_messages = 16;  // per event-stream client, then it is dropped
 
-    std::size_t raster_rows = 1000;          // neurons shown, over all populations
-    double raster_window_ms = 1000;          // [ms] of simulated time kept for the raster
-    std::size_t raster_max_spikes = 30'000;  // spikes kept for the raster, at most: the newest
+    std::size_t raster_rows = 1000;               // neurons shown, over all populations
+    double raster_window_ms = 1000;               // [ms] of simulated time kept for the raster
+    std::size_t raster_max_spikes = 30'000;       // spikes kept for the raster, at most: the newest
     std::size_t max_spikes_per_message = 10'000;  // the newest; older ones are dropped
     double rate_bin_ms = 5;       // [ms] simulated; rates are counted in bins of this width
     double rate_window_ms = 200;  // [ms] simulated; rates are averaged over the last window
@@ -71,15 +71,16 @@ monitor_options parse_monitor_address(const std::string& host_port);
 
 // Counters of the server, for tests and for the status's "monitor" field.
 struct monitor_stats {
-    std::size_t connections = 0;   // open now
-    std::size_t sse_clients = 0;   // event-stream clients now
+    std::size_t connections = 0;  // open now
+    std::size_t sse_clients = 0;  // event-stream clients now
     std::uint64_t accepted = 0;
-    std::uint64_t rejected = 0;    // closed at once: max_connections reached
-    std::uint64_t requests = 0;    // complete requests answered
-    std::uint64_t bad_requests = 0;  // answered 400, 403, 404, 405, 413 or 431
+    std::uint64_t rejected = 0;         // closed at once: max_connections reached
+    std::uint64_t requests = 0;         // complete requests answered
+    std::uint64_t bad_requests = 0;     // answered 400, 403, 404, 405, 413 or 431
     std::uint64_t dropped_clients = 0;  // event-stream clients too far behind
-    std::uint64_t messages = 0;    // event-stream messages built
-    std::uint64_t dropped_spikes = 0;  // of shown neurons, beyond the raster caps (never from counts or rates)
+    std::uint64_t messages = 0;         // event-stream messages built
+    std::uint64_t dropped_spikes =
+        0;  // of shown neurons, beyond the raster caps (never from counts or rates)
 };
 
 class monitor final: public recording_sink {
@@ -94,7 +95,7 @@ public:
     std::uint16_t port() const;  // the bound port
     std::string url() const;     // http://HOST:PORT/
     const std::string& token() const;
-    bool loopback() const;       // bound to a loopback address only
+    bool loopback() const;  // bound to a loopback address only
 
     // recording_sink, on the producer thread. frames() are not shown (yet).
     void begin(const run_layout& layout) override;

@@ -123,8 +123,8 @@ column parameter_column(const sweep_plan& plan, std::size_t key) {
 
 // CSV cell text (RFC 4180): quoted when it holds a comma, quote or line break.
 std::string csv_cell(const std::string& s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos && (s.empty() || (s.front() != ' ' &&
-                                                                          s.back() != ' '))) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos &&
+        (s.empty() || (s.front() != ' ' && s.back() != ' '))) {
         return s;
     }
     std::string out = "\"";
@@ -146,15 +146,15 @@ handle string_type() {
 
 void check(herr_t status, const std::filesystem::path& path, const std::string& what) {
     if (status < 0) {
-        throw error(fmt::format("cannot write '{}': {} ({})", path.string(), what,
-                                io::h5::last_error()));
+        throw error(
+            fmt::format("cannot write '{}': {} ({})", path.string(), what, io::h5::last_error()));
     }
 }
 
 hid_t check_id(hid_t id, const std::filesystem::path& path, const std::string& what) {
     if (id < 0) {
-        throw error(fmt::format("cannot write '{}': {} ({})", path.string(), what,
-                                io::h5::last_error()));
+        throw error(
+            fmt::format("cannot write '{}': {} ({})", path.string(), what, io::h5::last_error()));
     }
     return id;
 }
@@ -163,10 +163,10 @@ void write_string_attribute(hid_t obj, const std::string& name, const std::strin
                             const std::filesystem::path& path) {
     const handle type = string_type();
     const handle space{H5Screate(H5S_SCALAR), H5Sclose};
-    const handle attr{check_id(H5Acreate2(obj, name.c_str(), type.get(), space.get(),
-                                          H5P_DEFAULT, H5P_DEFAULT),
-                               path, "attribute " + name),
-                      H5Aclose};
+    const handle attr{
+        check_id(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                 path, "attribute " + name),
+        H5Aclose};
     const char* p = value.c_str();
     check(H5Awrite(attr.get(), type.get(), &p), path, "attribute " + name);
 }
@@ -226,6 +226,7 @@ table collect_table(const sweep_plan& plan, const std::vector<std::string>& conf
     column build = numeric("build_seconds", "s", rows);
     column spikes = numeric("spikes", "", rows);
     std::vector<column> rates;
+    rates.reserve(populations.size());
     for (const auto& name: populations) {
         rates.push_back(numeric("rate." + name, "Hz", rows));
     }
@@ -234,6 +235,7 @@ table collect_table(const sweep_plan& plan, const std::vector<std::string>& conf
     column neurons = numeric("n_neurons", "", rows);
     column synapses = numeric("n_synapses", "", rows);
     std::vector<column> metric_columns;
+    metric_columns.reserve(metric_names.size());
     for (const auto& name: metric_names) {
         metric_columns.push_back(numeric("metrics." + name, "", rows));
     }
@@ -271,8 +273,8 @@ table collect_table(const sweep_plan& plan, const std::vector<std::string>& conf
             const auto at = std::find(populations.begin(), populations.end(), p.name);
             const auto r = static_cast<std::size_t>(at - populations.begin());
             if (seconds > 0 && p.size > 0) {
-                rates[r].numbers[k] = static_cast<double>(p.spike_count) /
-                                      static_cast<double>(p.size) / seconds;
+                rates[r].numbers[k] =
+                    static_cast<double>(p.spike_count) / static_cast<double>(p.size) / seconds;
             }
         }
         spikes.numbers[k] = static_cast<double>(total);
@@ -341,10 +343,10 @@ void write_hdf5(const table& t, const sweep_plan& plan, const std::filesystem::p
         const auto n = static_cast<std::uint64_t>(t.rows);
         check(H5Awrite(attr.get(), H5T_NATIVE_UINT64, &n), path, "attribute points");
     }
-    const handle group{check_id(H5Gcreate2(file.get(), "table", H5P_DEFAULT, H5P_DEFAULT,
-                                           H5P_DEFAULT),
-                                path, "group /table"),
-                       H5Gclose};
+    const handle group{
+        check_id(H5Gcreate2(file.get(), "table", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path,
+                 "group /table"),
+        H5Gclose};
     const hsize_t rows[] = {static_cast<hsize_t>(t.rows)};
     const handle space{H5Screate_simple(1, rows, nullptr), H5Sclose};
     const handle strings = string_type();
@@ -365,9 +367,9 @@ void write_hdf5(const table& t, const sweep_plan& plan, const std::filesystem::p
                 for (const auto& s: col.texts) {
                     ptrs.push_back(s.c_str());
                 }
-                check(H5Dwrite(dset.get(), strings.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                               ptrs.data()),
-                      path, what);
+                check(
+                    H5Dwrite(dset.get(), strings.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
+                    path, what);
             }
         }
         if (!col.unit.empty()) {
@@ -377,8 +379,8 @@ void write_hdf5(const table& t, const sweep_plan& plan, const std::filesystem::p
     // The column order, which HDF5's name-ordered links do not keep.
     const hsize_t n_columns[] = {static_cast<hsize_t>(t.columns.size())};
     const handle names_space{H5Screate_simple(1, n_columns, nullptr), H5Sclose};
-    const handle attr{check_id(H5Acreate2(group.get(), "columns", strings.get(),
-                                          names_space.get(), H5P_DEFAULT, H5P_DEFAULT),
+    const handle attr{check_id(H5Acreate2(group.get(), "columns", strings.get(), names_space.get(),
+                                          H5P_DEFAULT, H5P_DEFAULT),
                                path, "attribute /table@columns"),
                       H5Aclose};
     std::vector<const char*> names;

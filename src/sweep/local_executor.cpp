@@ -1,11 +1,5 @@
 #include "sweep/local_executor.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -16,6 +10,12 @@
 #include <glia/error.hpp>
 
 #include "sweep/point_status.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace glia::sweep {
 namespace {
@@ -46,8 +46,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log_path) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -55,6 +55,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log_path) {
     posix_spawnattr_setpgroup(&attr, 0);
 
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (const auto& a: args) {
         argv.push_back(const_cast<char*>(a.c_str()));  // posix_spawn does not write to them
     }
@@ -77,8 +78,7 @@ struct child {
 
 }  // namespace
 
-local_result run_local(const sweep_plan& plan, const local_options& options,
-                       spdlog::logger& log) {
+local_result run_local(const sweep_plan& plan, const local_options& options, spdlog::logger& log) {
     if (options.jobs < 1 || options.threads_per_point < 1) {
         throw internal_error("run_local: jobs and threads_per_point must be >= 1");
     }
@@ -104,8 +104,8 @@ local_result run_local(const sweep_plan& plan, const local_options& options,
     const std::size_t total = plan.points.size();
     log.info("sweep '{}': {} points, {} already complete, {} to run, {} at a time with {} "
              "thread{} each",
-             plan.name, total, result.skipped, todo.size(), options.jobs,
-             options.threads_per_point, options.threads_per_point == 1 ? "" : "s");
+             plan.name, total, result.skipped, todo.size(), options.jobs, options.threads_per_point,
+             options.threads_per_point == 1 ? "" : "s");
 
     const auto start = clock_type::now();
     std::vector<child> running;
@@ -116,8 +116,8 @@ local_result run_local(const sweep_plan& plan, const local_options& options,
         if (!stopping && options.stop != nullptr && options.stop->load()) {
             stopping = true;
             result.interrupted = next < todo.size() || !running.empty();
-            log.warn("stopping: {} running point{} asked to stop, {} not started",
-                     running.size(), running.size() == 1 ? "" : "s", todo.size() - next);
+            log.warn("stopping: {} running point{} asked to stop, {} not started", running.size(),
+                     running.size() == 1 ? "" : "s", todo.size() - next);
             for (const auto& c: running) {
                 kill(c.pid, SIGTERM);
             }
@@ -135,8 +135,8 @@ local_result run_local(const sweep_plan& plan, const local_options& options,
                                                 "--no-progress"};
             try {
                 std::filesystem::create_directories(p.directory);
-                running.push_back({spawn(args, (p.directory / "glia.log").string()), p.index,
-                                   clock_type::now()});
+                running.push_back(
+                    {spawn(args, (p.directory / "glia.log").string()), p.index, clock_type::now()});
                 log.debug("point {} started (pid {})", p.index, running.back().pid);
             }
             catch (const std::exception& e) {  // its directory cannot be made, no process
@@ -162,16 +162,16 @@ local_result run_local(const sweep_plan& plan, const local_options& options,
             const double seconds =
                 std::chrono::duration<double>(clock_type::now() - it->started).count();
             const int code = r < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-            const std::string how =
-                r < 0 ? "lost" : WIFSIGNALED(status) ? fmt::format("killed by signal {}",
-                                                                   WTERMSIG(status))
-                                                      : fmt::format("exit code {}", code);
+            const std::string how = r < 0 ? "lost"
+                                    : WIFSIGNALED(status)
+                                        ? fmt::format("killed by signal {}", WTERMSIG(status))
+                                        : fmt::format("exit code {}", code);
             const point_state state = read_point_state(p.output, config_of(p.index));
             const bool ok = code == 0 && state.status == point_status::complete;
             const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
             const std::size_t remaining = todo.size() - finished;
-            const double eta = elapsed / static_cast<double>(finished) *
-                               static_cast<double>(remaining);
+            const double eta =
+                elapsed / static_cast<double>(finished) * static_cast<double>(remaining);
             if (ok) {
                 ++result.completed;
             } else if (stopping && code == exit_interrupted) {
@@ -179,11 +179,11 @@ local_result run_local(const sweep_plan& plan, const local_options& options,
             } else {
                 result.failed.push_back(p.index);
             }
-            const std::string line = fmt::format(
-                "point {} {} in {} ({}); {}/{} done, {} failed{}", p.index,
-                ok ? "complete" : std::string(to_string(state.status)), format_seconds(seconds),
-                how, result.skipped + result.completed, total, result.failed.size(),
-                stopping ? "" : ", ETA " + format_seconds(eta));
+            const std::string line =
+                fmt::format("point {} {} in {} ({}); {}/{} done, {} failed{}", p.index,
+                            ok ? "complete" : std::string(to_string(state.status)),
+                            format_seconds(seconds), how, result.skipped + result.completed, total,
+                            result.failed.size(), stopping ? "" : ", ETA " + format_seconds(eta));
             if (ok) {
                 log.info("{}", line);
             } else {

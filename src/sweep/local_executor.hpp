@@ -22,22 +22,21 @@
 namespace glia::sweep {
 
 struct local_options {
-    std::string executable;             // the glia executable the children run
-    int jobs = 1;                       // points at a time (>= 1)
-    int threads_per_point = 1;          // --threads of each child (>= 1)
-    std::vector<std::string> configs;   // resolved config per point (check_points), for
-                                        // recognising outputs of an older file; may be empty
+    std::string executable;            // the glia executable the children run
+    int jobs = 1;                      // points at a time (>= 1)
+    int threads_per_point = 1;         // --threads of each child (>= 1)
+    std::vector<std::string> configs;  // resolved config per point (check_points), for
+                                       // recognising outputs of an older file; may be empty
     const std::atomic<bool>* stop = nullptr;
 };
 
 struct local_result {
-    std::size_t skipped = 0;            // complete before we started
-    std::size_t completed = 0;          // run now, complete
-    std::vector<std::size_t> failed;    // run now, not complete (exit code != 0 or no output)
-    bool interrupted = false;           // `stop` was raised: some points were not run
+    std::size_t skipped = 0;          // complete before we started
+    std::size_t completed = 0;        // run now, complete
+    std::vector<std::size_t> failed;  // run now, not complete (exit code != 0 or no output)
+    bool interrupted = false;         // `stop` was raised: some points were not run
 };
 
-local_result run_local(const sweep_plan& plan, const local_options& options,
-                       spdlog::logger& log);
+local_result run_local(const sweep_plan& plan, const local_options& options, spdlog::logger& log);
 
 }  // namespace glia::sweep

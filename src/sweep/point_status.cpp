@@ -8,11 +8,16 @@ namespace glia::sweep {
 
 std::string_view to_string(point_status s) {
     switch (s) {
-    case point_status::complete: return "complete";
-    case point_status::stale: return "stale";
-    case point_status::interrupted: return "interrupted";
-    case point_status::running_or_killed: return "running-or-killed";
-    case point_status::missing: return "missing";
+    case point_status::complete:
+        return "complete";
+    case point_status::stale:
+        return "stale";
+    case point_status::interrupted:
+        return "interrupted";
+    case point_status::running_or_killed:
+        return "running-or-killed";
+    case point_status::missing:
+        return "missing";
     }
     return "?";
 }

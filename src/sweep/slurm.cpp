@@ -1,7 +1,5 @@
 #include "sweep/slurm.hpp"
 
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -9,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <glia/error.hpp>
+
+#include <sys/wait.h>
 
 namespace glia::sweep {
 namespace {
@@ -47,8 +47,7 @@ std::string array_ranges(const std::vector<std::size_t>& points) {
         if (!out.empty()) {
             out += ',';
         }
-        out += j == i ? std::to_string(points[i])
-                      : fmt::format("{}-{}", points[i], points[j]);
+        out += j == i ? std::to_string(points[i]) : fmt::format("{}-{}", points[i], points[j]);
         i = j + 1;
     }
     return out;
@@ -110,7 +109,7 @@ std::filesystem::path write_sbatch_script(const sweep_plan& plan,
                                           const slurm_options& options) {
     const std::filesystem::path dir = std::filesystem::absolute(plan.directory);
     std::filesystem::create_directories(dir / "slurm");
-    const std::filesystem::path path = dir / (plan.name + ".sbatch");
+    std::filesystem::path path = dir / (plan.name + ".sbatch");
     std::ofstream out(path);
     out << sbatch_script(plan, points, options);
     out.close();

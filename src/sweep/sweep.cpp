@@ -128,27 +128,27 @@ string quantity_text(double v, dimension dim) {
 struct distribution {
     enum class kind { uniform, log_uniform, normal, uniform_int, choice };
     kind type = kind::uniform;
-    double low = 0, high = 0;                   // uniform, log_uniform [canonical unit]
-    double mean = 0, std = 0;                   // normal [canonical unit]
-    double min = -infinity, max = infinity;     // normal: draws outside are redrawn
-    std::int64_t int_low = 0, int_high = 0;     // uniform_int, both included
+    double low = 0, high = 0;                // uniform, log_uniform [canonical unit]
+    double mean = 0, std = 0;                // normal [canonical unit]
+    double min = -infinity, max = infinity;  // normal: draws outside are redrawn
+    std::int64_t int_low = 0, int_high = 0;  // uniform_int, both included
     dimension dim = dimension::none;
-    std::vector<YAML::Node> choices;            // choice
+    std::vector<YAML::Node> choices;  // choice
 };
 
 // A varied key as written in the block.
 struct varied {
     string key;
     YAML::Node key_node;
-    string block;                         // "grid", "zip", "random", "repeats"
-    std::vector<assignment> values;       // grid, zip: the list; random, repeats: the draws
+    string block;                    // "grid", "zip", "random", "repeats"
+    std::vector<assignment> values;  // grid, zip: the list; random, repeats: the draws
 };
 
 class block_reader {
 public:
     block_reader(string file, const YAML::Node& root): file_(std::move(file)), root_(root) {}
 
-    sweep_plan read(const YAML::Node& block, const string& stem);
+    sweep_plan read(const YAML::Node& sweep_key, const YAML::Node& block, const string& stem);
 
 private:
     [[noreturn]] void fail(const YAML::Node& at, const string& message) const {
@@ -236,9 +236,9 @@ void block_reader::check_key(const string& key, const YAML::Node& key_node, cons
         const auto& [outer, inner] =
             other.size() < key.size() ? std::pair(other, key) : std::pair(key, other);
         if (inner.compare(0, outer.size() + 1, outer + ".") == 0) {
-            fail(key_node, fmt::format("{}: '{}' lies inside '{}', which sweep.{} varies too",
-                                       where, inner, outer,
-                                       other.size() < key.size() ? other_block : block));
+            fail(key_node,
+                 fmt::format("{}: '{}' lies inside '{}', which sweep.{} varies too", where, inner,
+                             outer, other.size() < key.size() ? other_block : block));
         }
     }
     YAML::Node node;
@@ -249,8 +249,8 @@ void block_reader::check_key(const string& key, const YAML::Node& key_node, cons
         const YAML::Node& parent = node;
         const YAML::Node child = parent[parts[i]];  // const: does not insert
         if (!child.IsDefined()) {
-            fail(key_node, fmt::format("{}: '{}' is not in the file (key path '{}')", where,
-                                       walked, key));
+            fail(key_node,
+                 fmt::format("{}: '{}' is not in the file (key path '{}')", where, walked, key));
         }
         if (!child.IsMap()) {
             fail(key_node, fmt::format("{}: '{}' is not a map in the file (key path '{}'; it "
@@ -270,9 +270,9 @@ std::vector<varied> block_reader::read_lists(const YAML::Node& n, const string& 
         const YAML::Node& values = n[key];
         check_key(key, key_node, block);
         if (!values.IsSequence()) {
-            fail(values.IsNull() ? key_node : values,
-                 fmt::format("{}: '{}' must be a list of values, got {}", path, key,
-                             shown(values)));
+            fail(
+                values.IsNull() ? key_node : values,
+                fmt::format("{}: '{}' must be a list of values, got {}", path, key, shown(values)));
         }
         if (values.size() == 0) {
             fail(values, fmt::format("{}: '{}' has no values; give a non-empty list", path, key));
@@ -289,11 +289,11 @@ std::vector<varied> block_reader::read_lists(const YAML::Node& n, const string& 
     if (block == "zip") {
         for (const auto& v: out) {
             if (v.values.size() != out.front().values.size()) {
-                fail(v.key_node, fmt::format("sweep.zip: '{}' has {} value{} but '{}' has {}; "
-                                             "zip lists must have equal lengths",
-                                             v.key, v.values.size(),
-                                             v.values.size() == 1 ? "" : "s", out.front().key,
-                                             out.front().values.size()));
+                fail(v.key_node,
+                     fmt::format("sweep.zip: '{}' has {} value{} but '{}' has {}; "
+                                 "zip lists must have equal lengths",
+                                 v.key, v.values.size(), v.values.size() == 1 ? "" : "s",
+                                 out.front().key, out.front().values.size()));
             }
         }
     }
@@ -451,7 +451,9 @@ string block_reader::draw(const string& key, const YAML::Node& at, const distrib
     case distribution::kind::log_uniform:
         return quantity_text(std::exp(rng.uniform(std::log(d.low), std::log(d.high))), d.dim);
     case distribution::kind::uniform_int: {
-        const auto span = static_cast<std::uint64_t>(d.int_high - d.int_low) + 1;
+        // in unsigned arithmetic: high - low may not fit an int64
+        const std::uint64_t span =
+            static_cast<std::uint64_t>(d.int_high) - static_cast<std::uint64_t>(d.int_low) + 1;
         // span == 0: the whole 64-bit range, where any draw is in range
         const std::uint64_t u = span == 0 ? rng.next_u64() : rng.below(span);
         return std::to_string(static_cast<std::int64_t>(static_cast<std::uint64_t>(d.int_low) + u));
@@ -517,18 +519,19 @@ std::vector<varied> block_reader::read_random(const YAML::Node& n, std::uint64_t
     return out;
 }
 
-sweep_plan block_reader::read(const YAML::Node& block, const string& stem) {
+sweep_plan block_reader::read(const YAML::Node& sweep_key, const YAML::Node& block,
+                              const string& stem) {
     sweep_plan plan;
     plan.name = stem;
     if (block.IsNull()) {
-        fail(block, "sweep: nothing to vary; give at least one of grid, zip, random, repeats");
+        fail(sweep_key, "sweep: nothing to vary; give at least one of grid, zip, random, repeats");
     }
     const auto keys = entries(block, "sweep");
     static const std::vector<string> allowed{"name", "seed", "grid", "zip", "random", "repeats"};
     for (const auto& [key, key_node]: keys) {
         if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-            fail(key_node, "unknown key '" + key + "' in 'sweep'; expected one of: " +
-                               join(allowed));
+            fail(key_node,
+                 "unknown key '" + key + "' in 'sweep'; expected one of: " + join(allowed));
         }
     }
     if (const YAML::Node n = block["name"]; n.IsDefined()) {
@@ -632,13 +635,21 @@ sweep_plan parse(const string& text, const string& name, const model_registry& m
     }
     // The experiment itself first: a sweep over a broken file would fail at every point.
     const experiment_spec base = io::parse_experiment(text, name, {}, models);
-    const YAML::Node& const_root = root;
-    const YAML::Node block = const_root["sweep"];
-    if (!block.IsDefined()) {
+    YAML::Node key;  // the loader has checked: the top level is a map with names for keys
+    YAML::Node block;
+    bool found = false;
+    for (auto it = root.begin(); it != root.end(); ++it) {
+        if (it->first.Scalar() == "sweep") {
+            key.reset(it->first);
+            block.reset(it->second);
+            found = true;
+        }
+    }
+    if (!found) {
         throw error(name + " has no 'sweep:' block (see docs/sweeps.md)");
     }
     block_reader reader(name, root);
-    sweep_plan plan = reader.read(block, std::filesystem::path(name).stem().string());
+    sweep_plan plan = reader.read(key, block, std::filesystem::path(name).stem().string());
     plan.file = name;
     plan.text = text;
     const std::filesystem::path output(base.output.path);
@@ -695,9 +706,9 @@ experiment_spec load_point(const sweep_plan& plan, std::size_t k,
     }
     catch (const config_error& e) {
         // Located in the file, but possibly a consequence of the point's values.
-        throw config_error(e.file(), e.line(), e.column(),
-                           fmt::format("{} (sweep point {}: {})", e.message(), k,
-                                       join(p.overrides())));
+        throw config_error(
+            e.file(), e.line(), e.column(),
+            fmt::format("{} (sweep point {}: {})", e.message(), k, join(p.overrides())));
     }
     catch (const error& e) {
         const string what = e.what();

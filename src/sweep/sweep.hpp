@@ -56,14 +56,14 @@ struct point {
 };
 
 struct sweep_plan {
-    std::string file;                  // the experiment file, as given
-    std::string name;                  // sweep.name, or the file's stem
-    std::filesystem::path directory;   // <directory of output.file>/<name>
-    std::uint64_t seed = 1;            // sweep.seed
-    std::size_t repeats = 1;           // sweep.repeats
-    std::vector<std::string> keys;     // varied key paths, in override order
-    std::vector<point> points;         // points[k].index == k
-    std::string text;                  // the file's text as read: every point is loaded from it
+    std::string file;                 // the experiment file, as given
+    std::string name;                 // sweep.name, or the file's stem
+    std::filesystem::path directory;  // <directory of output.file>/<name>
+    std::uint64_t seed = 1;           // sweep.seed
+    std::size_t repeats = 1;          // sweep.repeats
+    std::vector<std::string> keys;    // varied key paths, in override order
+    std::vector<point> points;        // points[k].index == k
+    std::string text;                 // the file's text as read: every point is loaded from it
 };
 
 // Reads the experiment file at `path` and expands its sweep block. The file itself (without

@@ -528,7 +528,7 @@ TEST(config_yaml_errors, unknown_key_names_the_section_and_the_allowed_keys) {
               "duration, seed, threads, partitions");
     EXPECT_EQ(error_of(base + "outputs: {}\n"),
               "test.yaml:14:1: unknown key 'outputs' at the top level; expected one of: "
-              "simulation, populations, projections, inputs, record, output");
+              "simulation, populations, projections, inputs, record, output, sweep");
 }
 
 TEST(config_yaml_errors, is_a_config_error_with_a_one_based_location) {
@@ -849,8 +849,8 @@ TEST(config_yaml_errors, projections_check_rules_and_receptors) {
               "the projection (8)");
     EXPECT_EQ(error_of(head + "    {source: exc, target: exc, rule: all_to_all, synapse: stdp, "
                               "weight: 1}\n"),
-              "test.yaml:16:59: projections.p.synapse: unknown synapse 'stdp'; synapses are: "
-              "static");
+              "test.yaml:16:59: projections.p.synapse: unknown synapse model 'stdp'; synapse "
+              "models are: static");
     EXPECT_EQ(error_of(head + "    {source: exc, target: exc, rule: all_to_all}\n"),
               "test.yaml:16:5: missing required key 'weight' in 'projections.p'");
     EXPECT_EQ(error_of(head + "    {source: exc, target: exc, rule: from_list, weight: 1}\n"),

@@ -1,0 +1,105 @@
+#pragma once
+// The interface between the engine and synaptic plasticity rules (DESIGN §4).
+//
+// A plastic projection is stored, in every partition, as a `plastic_block` that owns the
+// projection's synapses onto the partition's neurons: compressed rows by presynaptic global id,
+// each row cut into segments of equal delay (one presynaptic spike train, one delay: so the
+// presynaptic side of a rule, its trace and last arrival, is per segment), and per-synapse
+// state in struct-of-arrays form. The engine calls the block once per delivered segment, never
+// per synapse: the block applies its rule to the segment's synapses and adds their (updated)
+// weights to the input slots, in the segment's canonical order.
+//
+// Timing (NEST's stdp_synapse, "dendritic" convention by default): a presynaptic spike emitted
+// in step s reaches the synapse at step s + D_ax and the soma at s + D (D = D_ax + D_dend, the
+// synapse's delay); a postsynaptic spike emitted in step p reaches the synapse at p + D_dend.
+// Rules process events lazily, at presynaptic deliveries and at periodic sweeps, in the order
+// of their times at the synapse, as NEST does.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <glia/model.hpp>
+#include <glia/types.hpp>
+
+namespace glia {
+
+// Recent spikes of the partition's neurons, for rules that pair pre and post spikes.
+// Spikes older than the horizon are forgotten; rules sweep (apply what depends on them) before.
+class spike_history {
+public:
+    virtual ~spike_history() = default;
+    // Emission steps of partition neuron `neuron`, ascending (within the horizon).
+    virtual std::span<const step_t> spikes(std::uint32_t neuron) const = 0;
+};
+
+// Where a plastic block's synapses point: input slot -> partition neuron index.
+struct slot_map {
+    std::size_t input_offset = 0;   // first slot of the target block
+    std::size_t n_ports = 1;
+    std::size_t neuron_offset = 0;  // partition index of the target block's first neuron
+    std::uint32_t neuron(std::uint32_t slot) const {
+        return static_cast<std::uint32_t>((slot - input_offset) / n_ports + neuron_offset);
+    }
+};
+
+// The synapses of one plastic projection onto one partition, as the builder hands them over:
+// rows by global source id, cut into delay segments (as synapse_store), synapse order canonical.
+struct plastic_synapses {
+    std::vector<std::uint32_t> row_segment;    // n_sources + 1
+    std::vector<std::uint32_t> segment_delay;  // [steps] >= 1
+    std::vector<std::uint32_t> segment_begin;  // n_segments + 1
+    std::vector<std::uint32_t> slot;           // input slot of each synapse
+    std::vector<double> weight;                // initial weights [port weight unit]
+    std::vector<neuron_id> target_gid;         // global id of each synapse's target
+};
+
+struct plastic_block_args {
+    const model_info& info;           // the rule's parameters as a model_info (params only)
+    const value_table& params;        // resolved, one value each (rules are homogeneous)
+    plastic_synapses synapses;
+    slot_map targets;
+    const spike_history* post = nullptr;  // the partition's spike history
+    double dt = 0.1;                      // [ms]
+};
+
+class plastic_block {
+public:
+    virtual ~plastic_block() = default;
+
+    const plastic_synapses& synapses() const { return syn_; }
+
+    // Segment `segment` of a spike emitted in step now - delay reaches the soma in step `now`:
+    // apply the rule to its synapses and add their weights to `input`. Returns the synapse count.
+    virtual std::size_t deliver(std::uint32_t segment, step_t now, std::span<double> input) = 0;
+
+    // Apply every pending update that depends on spikes older than `now` - horizon, so that the
+    // history may forget them (called every sweep_interval() steps, and before weights are read).
+    virtual void sweep(step_t now) = 0;
+    virtual step_t sweep_interval() const = 0;
+
+    // Neurons whose spikes the rule needs in the history (all the block's targets, usually).
+    virtual bool needs_post_history() const { return true; }
+
+    // Current weights in synapse order (after sweep(now)).
+    virtual std::span<const double> weights() const = 0;
+
+    // Steps of history a rule needs behind `now` (the engine keeps at least that much).
+    virtual step_t history_horizon() const = 0;
+
+protected:
+    explicit plastic_block(plastic_synapses s) : syn_(std::move(s)) {}
+    plastic_synapses syn_;
+};
+
+// A plasticity rule: its parameters (reusing model_info's parameter schema) and its factory.
+struct synapse_model {
+    model_info info;  // name, aliases, doc, params; variables/ports unused
+    // Cross-parameter checks; throws glia::error.
+    void (*validate)(const value_table& params) = nullptr;
+    std::unique_ptr<plastic_block> (*make_block)(plastic_block_args args) = nullptr;
+};
+
+}  // namespace glia

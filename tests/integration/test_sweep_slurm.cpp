@@ -1,0 +1,204 @@
+// SLURM for real: each test starts a one-node cluster on localhost with
+// tools/slurm_local_cluster.sh (which installs slurm-wlm and munge with apt-get if they are
+// missing, writes slurm.conf, starts munged, slurmctld and slurmd, and waits for the node to be
+// idle), submits a job array with `glia sweep FILE --slurm --submit`, waits for it, checks the
+// outputs and the collected table, and stops the daemons.
+//
+// Needs root (the daemons run as root). Without root, or on a machine without SLURM that we may
+// not install on, the tests are skipped with the reason, unless GLIA_REQUIRE_SLURM=1 (CI): then
+// they fail.
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "integration/sweep_harness.hpp"
+#include "io/hdf5_reader.hpp"
+#include "models/register_models.hpp"
+#include "sweep/sweep.hpp"
+
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+using glia::test::run_glia;
+using glia::test::run_shell;
+using testing::HasSubstr;
+
+const std::string cluster_script = std::string(GLIA_SOURCE_DIR) + "/tools/slurm_local_cluster.sh";
+
+bool slurm_required() {
+    const char* v = std::getenv("GLIA_REQUIRE_SLURM");
+    return v != nullptr && std::string(v) == "1";
+}
+
+class slurm_cluster: public glia::test::scratch_test {
+protected:
+    void SetUp() override {
+        scratch_test::SetUp();
+        if (geteuid() != 0) {
+            if (slurm_required()) {
+                FAIL() << "GLIA_REQUIRE_SLURM=1, but the SLURM tests need root";
+            }
+            GTEST_SKIP() << "the SLURM tests start slurmctld/slurmd as root; run them as root "
+                            "(or see docs/sweeps.md)";
+        }
+        // Short: munged's socket path must fit a sockaddr_un (108 bytes).
+        cluster_ = fs::temp_directory_path() / ("glia_slurm_" + std::to_string(getpid()));
+        // Ports of our own, so that clusters of concurrent tests (and a real SLURM) coexist.
+        const int port = 20000 + 2 * static_cast<int>(getpid() % 10000);
+        started_ = true;  // from here on TearDown stops whatever did start
+        // GLIA_SLURM_OWNER: the daemons go with this process even if it crashes.
+        const auto r = run_shell("GLIA_SLURM_PORT=" + std::to_string(port) +
+                                 " GLIA_SLURM_OWNER=" + std::to_string(getpid()) + " bash " +
+                                 cluster_script + " start " + cluster_.string());
+        ASSERT_EQ(r.code, 0) << r.out;
+        conf_ = (cluster_ / "slurm.conf").string();
+        setenv("SLURM_CONF", conf_.c_str(), 1);  // for sbatch run by glia, and squeue below
+    }
+
+    void TearDown() override {
+        if (started_) {
+            const auto r = run_shell("bash " + cluster_script + " stop " + cluster_.string());
+            EXPECT_EQ(r.code, 0) << r.out;
+            for (const std::string daemon: {"watchdog", "slurmd", "slurmctld", "munged"}) {
+                EXPECT_FALSE(fs::exists(cluster_ / (daemon + ".pid"))) << daemon;
+            }
+            if (!HasFailure()) {
+                fs::remove_all(cluster_);  // kept after a failure: its log/ says why
+            }
+        }
+        scratch_test::TearDown();
+    }
+
+    // Waits until the job has left the queue; false after `timeout`.
+    bool wait_for_job(const std::string& id, std::chrono::seconds timeout) const {
+        const auto end = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < end) {
+            const auto q = run_shell("squeue -h -j " + id);
+            // squeue: empty once the job is gone (or "Invalid job id" after MinJobAge)
+            if (q.out.find_first_not_of(" \n") == std::string::npos ||
+                q.out.find("Invalid job id") != std::string::npos) {
+                return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        }
+        return false;
+    }
+
+    std::string job_id_of(const std::string& out) const {
+        const std::string tag = "submitted job array ";
+        const auto at = out.find(tag);
+        if (at == std::string::npos) {
+            return "";
+        }
+        const auto start = at + tag.size();
+        return out.substr(start, out.find(' ', start) - start);
+    }
+
+    std::string logs() const {
+        return run_shell("tail -n 30 " + (cluster_ / "log" / "slurmctld.log").string() + " " +
+                         (cluster_ / "log" / "slurmd.log").string())
+            .out;
+    }
+
+    fs::path cluster_;
+    std::string conf_;
+    bool started_ = false;
+};
+
+glia::sweep::sweep_plan plan_of(const std::string& file) {
+    glia::model_registry models;
+    glia::models::register_builtin_models(models);
+    return glia::sweep::expand_sweep(file, models);
+}
+
+}  // namespace
+
+TEST_F(slurm_cluster, a_job_array_runs_every_point_and_collect_finds_them_all) {
+    const std::string cfg = write(
+        "four.yaml",
+        glia::test::tiny_experiment(path("out"), "sweep:\n"
+                                                 "  grid: {projections.ee.weight: [20 pA, 40 pA]}\n"
+                                                 "  repeats: 2\n"));
+    const auto plan = plan_of(cfg);
+    ASSERT_EQ(plan.points.size(), 4u);
+    const auto r = run_glia("sweep " + cfg + " --slurm --submit --array-limit 2 --time 00:05:00");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string script = path("out/four/four.sbatch");
+    EXPECT_THAT(r.out, HasSubstr(script));
+    const std::string id = job_id_of(r.out);
+    ASSERT_FALSE(id.empty()) << r.out;
+    ASSERT_TRUE(wait_for_job(id, std::chrono::seconds(240))) << logs();
+
+    for (const auto& p: plan.points) {
+        ASSERT_TRUE(fs::exists(p.output)) << p.index << "\n" << logs();
+        const auto info = glia::io::read_run_info(p.output.string());
+        EXPECT_EQ(info.status, "complete") << p.index;
+        EXPECT_EQ(std::to_string(info.seed), p.values[1].value);
+        EXPECT_THAT(info.config, HasSubstr("weight: " + p.values[0].value));
+        EXPECT_THAT(info.command_line, HasSubstr("--point " + std::to_string(p.index)));
+        EXPECT_TRUE(fs::exists(p.directory / "config.yaml"));
+        EXPECT_TRUE(fs::exists(p.directory / "stats.json"));
+        // The task's own log, named after the job and the task.
+        EXPECT_TRUE(
+            fs::exists(path("out/four/slurm/" + id + "_" + std::to_string(p.index) + ".out")))
+            << p.index;
+    }
+
+    const auto c = run_glia("sweep " + cfg + " --collect");
+    ASSERT_EQ(c.code, 0) << c.out;
+    EXPECT_THAT(c.out, HasSubstr("collected 4 points (4 complete)"));
+    auto cols = glia::test::csv_columns(glia::test::read_csv(path("out/four/collected.csv")));
+    for (const auto& p: plan.points) {
+        const std::size_t k = p.index;
+        EXPECT_EQ(cols["status"][k], "complete");
+        EXPECT_DOUBLE_EQ(std::stod(cols["projections.ee.weight [pA]"][k]),
+                         std::stod(p.values[0].value));
+        const auto exc = glia::io::read_spikes(p.output.string(), "exc").node_ids.size();
+        EXPECT_DOUBLE_EQ(std::stod(cols["rate.exc [Hz]"][k]),
+                         static_cast<double>(exc) / 80.0 / 0.2);
+    }
+
+    // Everything is complete: a second submission has nothing to do.
+    const auto again = run_glia("sweep " + cfg + " --slurm --submit");
+    EXPECT_EQ(again.code, 0) << again.out;
+    EXPECT_THAT(again.out, HasSubstr("all 4 points of sweep 'four' are complete: nothing to "
+                                     "submit"));
+}
+
+TEST_F(slurm_cluster, a_task_at_its_time_limit_gets_the_warning_signal_and_stops_cleanly) {
+    // One point far longer than its 1-minute limit: SLURM sends USR1 (--signal=B:USR1@120, so
+    // at once), glia stops at the end of its epoch, and the output is interrupted, not killed.
+    const std::string cfg = write(
+        "long.yaml", glia::test::tiny_experiment(path("out"),
+                                                 "record: {spikes: none}\n"  // the file stays small
+                                                 "sweep: {repeats: 1}\n",
+                                                 "100000 s"));
+    const auto plan = plan_of(cfg);
+    const auto r = run_glia("sweep " + cfg + " --slurm --submit --time 1");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string id = job_id_of(r.out);
+    ASSERT_FALSE(id.empty()) << r.out;
+    ASSERT_TRUE(wait_for_job(id, std::chrono::seconds(240))) << logs();
+
+    const auto& p = plan.points[0];
+    const auto info = glia::io::read_run_info(p.output.string());
+    EXPECT_EQ(info.status, "interrupted");
+    EXPECT_GT(info.steps_done, 0);
+    EXPECT_LT(info.steps_done, info.n_steps);
+    const auto task_log = glia::test::run_shell("cat " + path("out/long/slurm/" + id + "_0.out"));
+    EXPECT_THAT(task_log.out, HasSubstr("interrupted by signal 10"));  // SIGUSR1
+
+    // The interrupted point is submitted again; a finished one would not be.
+    const auto again = run_glia("sweep " + cfg + " --slurm");
+    EXPECT_EQ(again.code, 0) << again.out;
+    EXPECT_THAT(glia::test::run_shell("cat " + path("out/long/long.sbatch")).out,
+                HasSubstr("#SBATCH --array=0\n"));
+}
