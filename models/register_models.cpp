@@ -6,6 +6,7 @@
 #include "models/neuron/izhikevich.hpp"
 #include "models/source/poisson_source.hpp"
 #include "models/source/spike_source_array.hpp"
+#include "models/synapse/izhikevich2006.hpp"
 #include "models/synapse/stdp.hpp"
 
 namespace glia::models {
@@ -18,6 +19,7 @@ void register_builtin_models(model_registry& registry) {
     registry.add(poisson_source_model());
     registry.add(spike_source_array_model());
     registry.add(stdp_model());
+    registry.add(izhikevich2006_model());
 }
 
 }  // namespace glia::models

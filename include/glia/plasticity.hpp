@@ -75,8 +75,11 @@ public:
     // apply the rule to its synapses and add their weights to `input`. Returns the synapse count.
     virtual std::size_t deliver(std::uint32_t segment, step_t now, std::span<double> input) = 0;
 
-    // Apply every pending update that depends on spikes older than `now` - horizon, so that the
-    // history may forget them (called every sweep_interval() steps, and before weights are read).
+    // Apply the updates that are due at the start of step `now`: every pending update that
+    // depends on spikes older than `now` - horizon (so that the history may forget them), and
+    // any periodic update of the rule. Called at the steps that are multiples of
+    // sweep_interval(), and before weights are read (then `now` need not be a multiple: a rule
+    // with periodic updates applies them only at multiples).
     virtual void sweep(step_t now) = 0;
     virtual step_t sweep_interval() const = 0;
 

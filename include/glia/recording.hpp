@@ -41,12 +41,27 @@ struct report_layout {
     std::size_t n_frames = 0;         // frames in a complete run
 };
 
+// Weight snapshots of one plastic projection: the synapses (fixed for the run, in canonical
+// order: by source, target, delay) and the steps at which snapshots are taken.
+struct weight_layout {
+    std::string projection;
+    std::string rule;
+    std::size_t source_population = 0;  // indices into run_layout::populations
+    std::size_t target_population = 0;
+    std::string unit;                   // of the weights: mV, pA or nS
+    std::vector<neuron_id> sources;     // population-local ids, one per synapse
+    std::vector<neuron_id> targets;
+    std::vector<step_t> delays;         // [steps]
+    std::vector<step_t> steps;          // snapshot steps (the state at the start of each)
+};
+
 struct run_layout {
     double dt = 0.1;       // [ms]
     step_t n_steps = 0;    // steps in a complete run
     std::uint64_t seed = 0;
     std::vector<population_layout> populations;
     std::vector<report_layout> reports;
+    std::vector<weight_layout> weights;
 };
 
 enum class run_status { completed, interrupted };
@@ -75,6 +90,10 @@ public:
     virtual void end(const run_summary& summary) = 0;
     // Make everything received so far durable (an HDF5 flush); called periodically.
     virtual void flush() {}
+    // Snapshot `snapshot` (index into its weight_layout::steps) of weight recorder `recorder`:
+    // one weight per synapse, in the layout's order.
+    virtual void weights(std::size_t /*recorder*/, std::size_t /*snapshot*/,
+                         std::span<const double> /*values*/) {}
 };
 
 // Keeps everything in memory: for tests and for library users.
@@ -88,6 +107,7 @@ public:
             report_data[r].assign(l.reports[r].n_frames * l.reports[r].node_ids.size(), 0.0f);
         }
         report_frames.assign(l.reports.size(), 0);
+        weight_snapshots.assign(l.weights.size(), {});
     }
     void spikes(std::span<const spike_event> batch) override {
         recorded_spikes.insert(recorded_spikes.end(), batch.begin(), batch.end());
@@ -99,8 +119,12 @@ public:
         report_frames[report] = first_frame + n_frames;
     }
     void end(const run_summary& s) override { summary = s; }
+    void weights(std::size_t recorder, std::size_t, std::span<const double> values) override {
+        weight_snapshots[recorder].emplace_back(values.begin(), values.end());
+    }
 
     run_layout layout;
+    std::vector<std::vector<std::vector<double>>> weight_snapshots;  // recorder, snapshot, synapse
     std::vector<spike_event> recorded_spikes;
     std::vector<std::vector<float>> report_data;  // per report, frame-major
     std::vector<std::size_t> report_frames;       // frames received per report

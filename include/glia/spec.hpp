@@ -133,9 +133,20 @@ struct report_spec {
     std::string where;
 };
 
+// Snapshots of a plastic projection's weights: at start, start + interval, ... up to
+// min(stop, duration) inclusive (the last one is the state after the run).
+struct weight_record_spec {
+    std::string projection;
+    double interval = 1000.0;  // [ms]
+    double start = 0;          // [ms]
+    double stop = infinity;    // [ms]
+    std::string where;
+};
+
 struct record_spec {
     std::vector<std::string> spikes;  // populations whose spikes are written
     std::vector<report_spec> reports;
+    std::vector<weight_record_spec> weights;
 };
 
 struct output_spec {

@@ -35,14 +35,15 @@ void partition::finish_setup(step_t now) {
     n_static_segments_ = static_cast<std::uint32_t>(synapses.segment_delay.size());
     plastic_offset.assign(1, n_static_segments_);
     history.resize(n_neurons());
-    sweep_interval_ = 0;
     history_horizon_ = 0;
+    next_sweep_.clear();
     for (const auto& b: plastic) {
         const auto& syn = b->synapses();
         plastic_offset.push_back(plastic_offset.back() +
                                  static_cast<std::uint32_t>(syn.segment_delay.size()));
+        // Sweeps fall on multiples of the block's interval, whatever step the run starts at.
         const step_t interval = b->sweep_interval();
-        sweep_interval_ = sweep_interval_ == 0 ? interval : std::min(sweep_interval_, interval);
+        next_sweep_.push_back((now / interval + 1) * interval);
         history_horizon_ = std::max(history_horizon_, b->history_horizon());
         if (b->needs_post_history()) {
             for (neuron_id gid: syn.target_gid) {
@@ -50,7 +51,6 @@ void partition::finish_setup(step_t now) {
             }
         }
     }
-    next_sweep_ = now + sweep_interval_;
 }
 
 void partition::sweep_plastic(step_t now) {
@@ -106,9 +106,16 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
             sample(now, frames);
         }
         apply_heap_events(now);
-        if (sweep_interval_ > 0 && now >= next_sweep_) {
-            sweep_plastic(now);
-            next_sweep_ = now + sweep_interval_;
+        bool swept = false;
+        for (std::size_t b = 0; b < plastic.size(); ++b) {
+            if (now == next_sweep_[b]) {
+                plastic[b]->sweep(now);
+                next_sweep_[b] += plastic[b]->sweep_interval();
+                swept = true;
+            }
+        }
+        if (swept) {
+            history.prune(now - history_horizon_);
         }
         const std::size_t writes = deliver(now) + apply_devices(now);
         if (any_lazy_) {

@@ -172,8 +172,7 @@ private:
     std::vector<spike_event> spikes_;    // this epoch's spikes, (step, gid) order
     bool poisson_written_ = false;       // a Poisson device wrote slots in this step
     bool any_lazy_ = false;
-    step_t sweep_interval_ = 0;   // 0: no plastic block
-    step_t next_sweep_ = 0;
+    std::vector<step_t> next_sweep_;  // per plastic block: the step of its next sweep
     step_t history_horizon_ = 0;
     std::uint32_t n_static_segments_ = 0;
     // Calls f(slot) for every input slot that queue entry k writes.

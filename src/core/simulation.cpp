@@ -18,6 +18,7 @@
 #include <glia/rng.hpp>
 
 #include "core/partition.hpp"
+#include "core/time.hpp"
 #include "network/builder.hpp"
 
 namespace glia {
@@ -57,6 +58,7 @@ struct simulation::state {
     std::vector<frame_buffer> frames;   // per report, this epoch's frames
     std::vector<frame_buffer> pending;  // per report, frames not yet given to the sink
     std::vector<std::uint64_t> spike_counts;
+    std::vector<std::size_t> weight_snapshot;  // per weight recorder: next snapshot index
 
     template <typename F>
     void for_each_partition(F f) {
@@ -221,6 +223,50 @@ simulation::simulation(const experiment_spec& spec, const model_registry& models
         st.all_recorded = st.all_recorded && p.spikes_recorded;
     }
     st.layout.reports = net.reports;
+    for (const auto& ws: spec.record.weights) {
+        const std::string at = ws.where.empty() ? "" : ws.where + ": ";
+        std::vector<synapse_weight> syn;
+        try {
+            syn = weights(ws.projection);
+        }
+        catch (const error& e) {
+            throw error(fmt::format("{}record.weights.{}: {}", at, ws.projection, e.what()));
+        }
+        weight_layout wl;
+        wl.projection = ws.projection;
+        for (const auto& pi: net.projections) {
+            if (pi.name == ws.projection) {
+                wl.rule = pi.rule;
+                wl.source_population = pi.source;
+                wl.target_population = pi.target;
+                wl.unit = pi.weight_unit;
+            }
+        }
+        const neuron_id src0 = net.populations[wl.source_population].first_gid;
+        const neuron_id tgt0 = net.populations[wl.target_population].first_gid;
+        for (const auto& w: syn) {
+            wl.sources.push_back(w.source - src0);
+            wl.targets.push_back(w.target - tgt0);
+            wl.delays.push_back(w.delay);
+        }
+        if (!(ws.interval > 0) || !(ws.start >= 0) || !(ws.stop > ws.start)) {
+            throw error(fmt::format("{}record.weights.{}: needs interval > 0 and 0 <= start < stop",
+                                    at, ws.projection));
+        }
+        const step_t interval = to_steps(ws.interval, net.dt, "record.weights interval");
+        if (interval < 1) {
+            throw error(fmt::format("{}record.weights.{}: the interval must be at least dt", at,
+                                    ws.projection));
+        }
+        const step_t stop = std::min(net.n_steps, first_step_at_or_after(ws.stop, net.dt,
+                                                                         net.n_steps + 1));
+        for (step_t t = first_step_at_or_after(ws.start, net.dt, net.n_steps + 1); t <= stop;
+             t += interval) {
+            wl.steps.push_back(t);
+        }
+        st.layout.weights.push_back(std::move(wl));
+    }
+    st.weight_snapshot.assign(st.layout.weights.size(), 0);
     st.frames.resize(net.reports.size());
     st.pending.resize(net.reports.size());
     st.spike_counts.assign(net.populations.size(), 0);
@@ -254,9 +300,40 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
     summary.status = run_status::completed;
 
     auto last_batch = t0;
+    // Weight snapshots due at the current step are taken between epochs (epochs end there).
+    auto take_snapshots = [&] {
+        for (std::size_t r = 0; r < st.layout.weights.size(); ++r) {
+            const auto& wl = st.layout.weights[r];
+            std::size_t& next = st.weight_snapshot[r];
+            if (next < wl.steps.size() && wl.steps[next] == st.now) {
+                if (!st.merged_routed) {  // the queues must hold every spike before sweeping
+                    st.for_each_partition([&](partition& p) { p.route(st.merged); });
+                    st.merged_routed = true;
+                }
+                std::vector<double> values;
+                for (const auto& w: weights(wl.projection)) {
+                    values.push_back(w.weight);
+                }
+                sink.weights(r, next, values);
+                ++next;
+            }
+        }
+    };
+    auto next_snapshot_step = [&] {
+        step_t next = net.n_steps;
+        for (std::size_t r = 0; r < st.layout.weights.size(); ++r) {
+            const auto& wl = st.layout.weights[r];
+            if (st.weight_snapshot[r] < wl.steps.size()) {
+                next = std::min(next, wl.steps[st.weight_snapshot[r]]);
+            }
+        }
+        return next;
+    };
     while (st.now < net.n_steps) {
+        take_snapshots();
         const step_t from = st.now;
-        const step_t to = std::min(from + st.epoch, net.n_steps);
+        const step_t to = std::min({from + st.epoch, net.n_steps,
+                                    std::max(from + 1, next_snapshot_step())});
         st.size_frames(from, to);
         // One parallel region per epoch: route the previous epoch's spikes (all due at or
         // after `from`, since an epoch is at most min_delay long), then advance.
@@ -314,6 +391,9 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
         st.for_each_partition([&](partition& p) { p.route(st.merged); });
         st.merged_routed = true;
     }
+    if (summary.status == run_status::completed) {
+        take_snapshots();  // the state after the last step
+    }
     st.flush_recordings(sink);
     // Lazily updated neurons are brought to `now`, so that their state can be read.
     for (auto& p: net.partitions) {
@@ -343,16 +423,16 @@ double simulation::value(neuron_id gid, std::string_view variable) const {
 
 std::vector<synapse_weight> simulation::weights(std::string_view projection) {
     auto& net = impl_->net;
-    std::size_t index = net.projection_names.size();
-    for (std::size_t i = 0; i < net.projection_names.size(); ++i) {
-        if (net.projection_names[i] == projection) {
+    std::size_t index = net.projections.size();
+    for (std::size_t i = 0; i < net.projections.size(); ++i) {
+        if (net.projections[i].name == projection) {
             index = i;
         }
     }
-    if (index == net.projection_names.size()) {
+    if (index == net.projections.size()) {
         throw error(fmt::format("no projection '{}'", projection));
     }
-    if (!net.projection_plastic[index]) {
+    if (net.projections[index].rule == "static") {
         throw error(fmt::format("projection '{}' is static: its weights are those it was built "
                                 "with",
                                 projection));

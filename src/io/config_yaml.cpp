@@ -326,7 +326,7 @@ private:
     void read_edges_file(projection_spec& proj, const YAML::Node& n, const string& path,
                          const population_ref& source, const population_ref& target);
     input_spec read_input(const entry& e);
-    record_spec read_record(const yaml_map& root);
+    record_spec read_record(const yaml_map& root, const std::vector<projection_spec>& projections);
     void read_report(const entry& e, std::vector<report_spec>& out,
                      std::map<string, string>& names);
     output_spec read_output(const yaml_map& root);
@@ -1800,14 +1800,15 @@ input_spec loader::read_input(const entry& e) {
     return in;
 }
 
-record_spec loader::read_record(const yaml_map& root) {
+record_spec loader::read_record(const yaml_map& root,
+                                const std::vector<projection_spec>& projections) {
     record_spec rec;
     const entry* record = root.find("record");
     const entry* spikes = nullptr;
     std::optional<yaml_map> m;
     if (record != nullptr) {
         m = as_map(record->value, "record");
-        check_keys(*m, {"spikes", "reports"});
+        check_keys(*m, {"spikes", "reports", "weights"});
         spikes = m->find("spikes");
     }
     if (spikes == nullptr || (spikes->value.IsScalar() && spikes->value.Scalar() == "all")) {
@@ -1836,6 +1837,57 @@ record_spec loader::read_record(const yaml_map& root) {
             std::map<string, string> names;  // report name -> key path that defined it
             for (const auto& e: r.entries) {
                 read_report(e, rec.reports, names);
+            }
+        }
+        if (const entry* weights = m->find("weights")) {
+            // record.weights: {<projection>: {interval, start, stop}}
+            const yaml_map w = as_map(weights->value, "record.weights");
+            for (const auto& e: w.entries) {
+                const string path = "record.weights." + e.key;
+                const projection_spec* proj = nullptr;
+                std::vector<string> plastic;
+                for (const auto& p: projections) {
+                    if (p.name == e.key) {
+                        proj = &p;
+                    }
+                    if (p.synapse != "static") {
+                        plastic.push_back(p.name);
+                    }
+                }
+                const string choices = plastic.empty() ? "there is none"
+                                                       : "plastic projections are: " + join(plastic);
+                if (proj == nullptr) {
+                    fail(e.key_node, path + ": no projection '" + e.key + "'; " + choices);
+                }
+                if (proj->synapse == "static") {
+                    fail(e.key_node, path + ": projection '" + e.key +
+                                         "' is static (its weights never change); " + choices);
+                }
+                const yaml_map wm = as_map(e.value, path);
+                check_keys(wm, {"interval", "start", "stop"});
+                weight_record_spec ws;
+                ws.projection = e.key;
+                ws.where = where(wm.node);
+                if (const entry* i = wm.find("interval")) {
+                    ws.interval = time_at(i->value, sub(path, "interval"));
+                    if (!(ws.interval >= dt_) || !on_grid(ws.interval, dt_)) {
+                        fail(i->value, fmt::format("{} must be a multiple of dt = {} ms, got {} ms",
+                                                   sub(path, "interval"), dt_, ws.interval));
+                    }
+                }
+                if (const entry* t = wm.find("start")) {
+                    ws.start = time_at(t->value, sub(path, "start"));
+                    if (!(ws.start >= 0)) {
+                        fail(t->value, sub(path, "start") + " must be >= 0 ms");
+                    }
+                }
+                if (const entry* t = wm.find("stop")) {
+                    ws.stop = time_at(t->value, sub(path, "stop"), true);
+                    if (!(ws.stop > ws.start)) {
+                        fail(t->value, sub(path, "stop") + " must be after start");
+                    }
+                }
+                rec.weights.push_back(ws);
             }
         }
     }
@@ -2020,7 +2072,7 @@ experiment_spec loader::read(const YAML::Node& root) {
             spec.inputs.push_back(read_input(e));
         }
     }
-    spec.record = read_record(top);
+    spec.record = read_record(top, spec.projections);
     spec.output = read_output(top);
     return spec;
 }

@@ -376,6 +376,14 @@ struct report_output {
     double dt = 0;                   // [ms] between frames
 };
 
+// /weights/<projection>: snapshots of a plastic projection's weights.
+struct weight_output {
+    std::optional<column> time;    // [ms] one row per snapshot
+    std::optional<column> weight;  // one row per snapshot, one column per synapse
+    std::size_t width = 0;
+    std::size_t snapshots = 0;     // received
+};
+
 // /run@status: a fixed-length string, so that end() overwrites it in place (one object
 // header write), never through the global heap as a variable-length string would.
 constexpr std::size_t status_length = 16;
@@ -431,6 +439,7 @@ struct hdf5_sink::state {
     std::vector<std::ptrdiff_t> spike_output_of;  // per population, -1 if not recorded
     std::vector<std::pair<neuron_id, std::size_t>> first_gids;  // (first gid, population), sorted
     std::vector<report_output> reports;
+    std::vector<weight_output> weight_outputs;
     std::size_t unwritten_bytes = 0;  // received, not yet in the files
 
     const std::string& main_path() const { return files.front().path; }
@@ -515,6 +524,47 @@ struct hdf5_sink::state {
                                  true, file);
         write_string_attribute(out.time.get(), "units", "ms", file);
         reports.push_back(std::move(out));
+    }
+
+    void create_weights(hid_t file_id, const std::string& file) {
+        if (layout.weights.empty()) {
+            return;
+        }
+        handle group = make_group(file_id, "weights", file);
+        for (const auto& wl: layout.weights) {
+            weight_output out;
+            out.width = wl.sources.size();
+            handle g = make_group(group.get(), wl.projection, file);
+            write_string_attribute(g.get(), "rule", wl.rule, file);
+            write_string_attribute(g.get(), "source_population",
+                                   layout.populations[wl.source_population].name, file);
+            write_string_attribute(g.get(), "target_population",
+                                   layout.populations[wl.target_population].name, file);
+            write_u64s(g.get(), "source", std::vector<std::uint64_t>(wl.sources.begin(),
+                                                                      wl.sources.end()),
+                       file);
+            write_u64s(g.get(), "target", std::vector<std::uint64_t>(wl.targets.begin(),
+                                                                      wl.targets.end()),
+                       file);
+            std::vector<double> delay_ms;
+            for (step_t d: wl.delays) {
+                delay_ms.push_back(static_cast<double>(d) * layout.dt);
+            }
+            handle delay = write_dataset(g.get(), "delay", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                         delay_ms.size(), delay_ms.data(), false, file);
+            write_string_attribute(delay.get(), "units", "ms", file);
+            out.time.emplace(g.get(), "time", H5T_IEEE_F64LE, sizeof(double), 1, 1, 64, 1,
+                             options.deflate_level, file);
+            write_string_attribute(out.time->id(), "units", "ms", file);
+            const auto width = static_cast<hsize_t>(std::max<std::size_t>(1, out.width));
+            const hsize_t values = std::max<hsize_t>(1, options.report_chunk_values);
+            const hsize_t chunk_cols = std::min(width, values);
+            const hsize_t chunk_rows = std::max<hsize_t>(1, values / chunk_cols);
+            out.weight.emplace(g.get(), "weight", H5T_IEEE_F32LE, sizeof(float), 2, width,
+                               chunk_rows, chunk_cols, options.deflate_level, file);
+            write_string_attribute(out.weight->id(), "units", wl.unit, file);
+            weight_outputs.push_back(std::move(out));
+        }
     }
 
     void create_run(hid_t file_id, const std::string& file,
@@ -615,6 +665,10 @@ struct hdf5_sink::state {
         for (auto& r: reports) {
             out.push_back(&*r.data);
         }
+        for (auto& w: weight_outputs) {
+            out.push_back(&*w.time);
+            out.push_back(&*w.weight);
+        }
         return out;
     }
 
@@ -668,6 +722,7 @@ struct hdf5_sink::state {
     // (the destructor).
     void close_all(bool check) {
         reports.clear();
+        weight_outputs.clear();
         spike_outputs.clear();
         spike_counts.reset();
         run_group.reset();
@@ -811,8 +866,39 @@ void hdf5_sink::begin(const run_layout& layout) {
     for (std::size_t r = 0; r < layout.reports.size(); ++r) {
         s.create_report(r, file_of[r]);
     }
+    s.create_weights(main_id, path_);
     s.create_run(main_id, path_, report_files);
     s.flush_all();
+}
+
+void hdf5_sink::weights(std::size_t recorder, std::size_t snapshot, std::span<const double> values) {
+    auto& s = *impl_;
+    if (!s.begun || s.ended) {
+        throw glia::internal_error("hdf5_sink::weights outside begin()..end()");
+    }
+    if (recorder >= s.weight_outputs.size()) {
+        throw glia::internal_error(fmt::format("hdf5_sink: weights of recorder {} of {}", recorder,
+                                               s.weight_outputs.size()));
+    }
+    auto& out = s.weight_outputs[recorder];
+    const auto& wl = s.layout.weights[recorder];
+    if (snapshot != out.snapshots || snapshot >= wl.steps.size() || values.size() != out.width) {
+        throw glia::internal_error(fmt::format("hdf5_sink: weight snapshot {} of '{}' with {} "
+                                               "values (expected snapshot {}, {} values)",
+                                               snapshot, wl.projection, values.size(),
+                                               out.snapshots, out.width));
+    }
+    const double t = static_cast<double>(wl.steps[snapshot]) * s.layout.dt;
+    out.time->append(&t, 1);
+    std::vector<float> row(std::max<std::size_t>(1, values.size()));
+    std::copy(values.begin(), values.end(), row.begin());
+    out.weight->append(row.data(), 1);
+    ++out.snapshots;
+    s.unwritten_bytes += row.size() * sizeof(float) + sizeof(double);
+    if (s.unwritten_bytes > s.options.buffer_bytes) {
+        const h5::quiet_errors quiet;
+        s.write_out();
+    }
 }
 
 void hdf5_sink::spikes(std::span<const spike_event> batch) {

@@ -72,6 +72,8 @@ public:
                 std::span<const float> data) override;
     void end(const run_summary& summary) override;
     void flush() override;
+    void weights(std::size_t recorder, std::size_t snapshot,
+                 std::span<const double> values) override;
 
     const std::string& path() const { return path_; }
     // Every file written: the main file first, then one per extra report of a population

@@ -1189,8 +1189,12 @@ network build_network(const experiment_spec& spec, const model_registry& models,
     check_inputs(spec, net.populations);
     net.reports = lower_reports(spec, net.populations, net.n_steps);
     for (const auto& pr: projs) {
-        net.projection_names.push_back(pr.spec->name);
-        net.projection_plastic.push_back(pr.rule != nullptr);
+        const model_info& tinfo = pr.target->model->info;
+        net.projections.push_back(network::projection_info{
+            pr.spec->name, static_cast<std::size_t>(pr.source - net.populations.data()),
+            static_cast<std::size_t>(pr.target - net.populations.data()),
+            pr.rule == nullptr ? "static" : pr.rule->info.name,
+            std::string(canonical_unit(tinfo.ports[pr.port < 0 ? 0 : pr.port].weight_dim))});
     }
     for (const auto& p: net.populations) {
         net.n_neurons += p.size;

@@ -45,8 +45,13 @@ struct network {
     std::vector<population_rt> populations;
     std::vector<std::unique_ptr<partition>> partitions;
     std::vector<report_layout> reports;
-    std::vector<std::string> projection_names;  // in spec order
-    std::vector<bool> projection_plastic;
+    struct projection_info {
+        std::string name;
+        std::size_t source = 0, target = 0;  // population indices
+        std::string rule;                    // "static" or the plasticity rule
+        std::string weight_unit;             // mV, pA or nS
+    };
+    std::vector<projection_info> projections;  // in spec order
     std::size_t n_neurons = 0;
     std::size_t n_synapses = 0;
     std::size_t synapse_bytes = 0;

@@ -186,6 +186,15 @@ void async_sink::frames(std::size_t report, std::size_t first_frame, std::size_t
     });
 }
 
+void async_sink::weights(std::size_t recorder, std::size_t snapshot,
+                         std::span<const double> values) {
+    impl_->enqueue(values.size_bytes(),
+                   [s = impl_.get(), recorder, snapshot,
+                    copy = std::vector<double>(values.begin(), values.end())] {
+                       s->target.weights(recorder, snapshot, copy);
+                   });
+}
+
 void async_sink::flush() {
     impl_->rethrow_error();
     if (!impl_->thread.joinable()) {

@@ -43,6 +43,8 @@ public:
                 std::span<const float> data) override;
     void end(const run_summary& summary) override;
     void flush() override;
+    void weights(std::size_t recorder, std::size_t snapshot,
+                 std::span<const double> values) override;
 
     // Bytes of copied spikes and frames queued now, and at most so far.
     std::size_t pending_bytes() const;

@@ -612,6 +612,8 @@ struct server {
         fmt::format_to(std::back_inserter(out),
                        ",\"snapshot\":{},\"raster_from_ms\":", snapshot ? "true" : "false");
         put_number(out, static_cast<double>(from) * view.dt, 12);
+        out += ",\"raster_to_ms\":";
+        put_number(out, static_cast<double>(view.begun ? horizon() : 0) * view.dt, 12);
         out += ",\"spikes\":[";
         bool first = true;
         for (const raster_spike& s: spikes) {

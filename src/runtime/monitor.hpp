@@ -14,8 +14,8 @@
 // publish_section(). All of these are called from the one producer thread (the engine's) and
 // never block on the server: the producer keeps what it publishes in a buffer of its own and
 // hands it over under a mutex taken with try_lock; if the server holds the mutex at that
-// moment, the hand-over waits for the producer's next call (end() alone takes the lock
-// unconditionally, to deliver the final figures). The server holds the mutex only to swap
+// moment, the hand-over waits for the producer's next call (begin() and end() alone take it
+// unconditionally, before and after the run's loop). The server holds the mutex only to swap
 // buffers, never while it formats, reads or writes. What the producer keeps is bounded: the
 // raster shows every spike of a fixed subset of neurons (at most `raster_rows`, spread over
 // the populations); when a run is so fast that even these are too many, the newest are kept

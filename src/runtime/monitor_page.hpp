@@ -82,8 +82,7 @@ function figures(s) {
   $("bar").firstChild.style.width = (100 * s.progress).toFixed(2) + "%";
   setText("rate-note", "(over " + fmt(s.rate_window_ms[0], 0) + "-" + fmt(s.rate_window_ms[1], 0) + " ms)");
   const rows = s.populations.filter(p => p.recorded);
-  setText("raster-note", "(last " + fmt(s.raster_window_ms, 0) + " ms; " +
-    rows.map(p => p.name + ": " + (p.raster_stride === 1 ? "every neuron" : "1 in " + p.raster_stride + " neurons")).join(", ") + ")");
+  G.shownText = rows.map(p => p.name + ": " + (p.raster_stride === 1 ? "every neuron" : "1 in " + p.raster_stride + " neurons")).join(", ");
   const legend = $("legend");
   if (legend.childElementCount !== s.populations.length) {
     legend.replaceChildren();
@@ -125,7 +124,9 @@ function onMessage(m) {
   G.messages++;
   if (m.snapshot) G.spikes = [];
   for (const sp of m.spikes) G.spikes.push(sp);
-  let tmax = Math.max(s.t_ms, G.tEnd || 0);
+  // The raster's clock is that of the spikes (every spike before raster_to_ms has arrived),
+  // which trails t_ms of the progress report by up to a batch of the run's output.
+  let tmax = Math.max(m.raster_to_ms, G.tEnd || 0);
   for (const sp of m.spikes) if (sp[2] > tmax) tmax = sp[2];
   G.tEnd = tmax;
   // Keep the raster window, and nothing from before the point where the stream is complete
@@ -184,6 +185,9 @@ function draw(added) {
     ctx.fillRect(x, y, 2, h);
   }
   axes(ctx, c, t0, t1, "");
+  setText("raster-note", "(the last " + fmt(W, 0) + " ms" +
+    (W < s.raster_window_ms - 1 ? " of " + fmt(s.raster_window_ms, 0) + ": the run outpaces the page" : "") +
+    "; " + G.shownText + ")");
   G.drawn += added;
   setText("drawn", String(G.drawn));
 

@@ -31,11 +31,20 @@ if (c) {
     }
   }
 }
+const a = document.getElementById('astro');
+let astroInk = 0;
+if (a && !a.hidden) {
+  const d = a.getContext('2d').getImageData(0, 0, a.width, a.height).data;
+  for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) astroInk++;
+}
 const g = window.glia || {};
 return {drawn: g.drawn || 0, messages: g.messages || 0, shown: (g.spikes || []).length,
         drawn_text: (document.getElementById('drawn') || {}).textContent || '',
         state: (document.getElementById('state') || {}).textContent || '',
         ink: ink, hash: hash, title: document.title,
+        astro_hidden: a ? a.hidden : true, astro_ink: astroInk,
+        astro_legend: (document.getElementById('astro-legend') || {}).textContent || '',
+        reservoir: (document.getElementById('reservoir') || {}).textContent || '',
         resources: performance.getEntriesByType('resource').map(e => e.name)};
 """
 

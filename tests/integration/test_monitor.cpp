@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -1188,38 +1189,64 @@ TEST_F(monitor_cli, hostile_clients_do_not_slow_the_run) {
     EXPECT_GT(with_abuse, without / 1.5);
 }
 
-// The page in headless Chromium (driven by tests/integration/monitor_browser.py through
-// chromedriver) draws spikes while the run goes on; the screenshot is kept under
-// <build>/test-artifacts/monitor.png.
-TEST_F(monitor_cli, browser_page_draws_a_live_raster) {
-    if (!fs::exists("/usr/bin/chromium") || !fs::exists("/usr/bin/chromedriver")) {
-        GTEST_SKIP() << "no chromium/chromedriver (Debian packages chromium, chromium-driver)";
-    }
-    ASSERT_FALSE(std::string(GLIA_PYTHON).empty()) << "no python3";
-    const std::string cfg = write("run.yaml", network_config(path("run.h5"), "1000 s"));
-    glia_process glia({"run", cfg, "--monitor", "127.0.0.1:0", "--threads", "1", "--no-progress"},
-                      path("log"));
-    ASSERT_TRUE(glia.wait_for_monitor()) << glia.log();
-    const std::string shot = std::string(GLIA_BINARY_DIR) + "/test-artifacts/monitor.png";
+namespace {
+
+bool have_chromium() {
+    return fs::exists("/usr/bin/chromium") && fs::exists("/usr/bin/chromedriver") &&
+           !std::string(GLIA_PYTHON).empty();
+}
+
+// Runs tests/integration/monitor_browser.py on the page at `port`: what the page showed,
+// twice 1.5 s apart ("first", "second"); the screenshot goes to <build>/test-artifacts/`png`.
+ptree browse(std::uint16_t port, const std::string& png) {
+    const std::string shot = std::string(GLIA_BINARY_DIR) + "/test-artifacts/" + png;
     fs::remove(shot);
     const std::string cmd =
         std::string(GLIA_PYTHON) + " " + GLIA_SOURCE_DIR +
-        "/tests/integration/monitor_browser.py http://127.0.0.1:" + std::to_string(glia.port) +
-        "/ " + shot;
+        "/tests/integration/monitor_browser.py http://127.0.0.1:" + std::to_string(port) + "/ " +
+        shot;
     FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
+    if (p == nullptr) {
+        ADD_FAILURE() << "cannot run " << cmd;
+        return {};
+    }
     std::string text;
     char buf[4096];
     std::size_t n = 0;
     while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
         text.append(buf, n);
     }
-    const int code = pclose(p);
+    EXPECT_EQ(pclose(p), 0) << text;
+    ptree r = parse_json(text);
+    EXPECT_TRUE(fs::exists(shot));
+    if (fs::exists(shot)) {
+        std::ifstream f(shot, std::ios::binary);
+        char magic[8] = {};
+        f.read(magic, 8);
+        EXPECT_EQ(std::string(magic + 1, 3), "PNG");
+        EXPECT_GT(fs::file_size(shot), 10'000u);
+    }
+    return r;
+}
+
+}  // namespace
+
+// The page in headless Chromium (driven by tests/integration/monitor_browser.py through
+// chromedriver) draws spikes while the run goes on; the screenshot is kept under
+// <build>/test-artifacts/monitor.png.
+TEST_F(monitor_cli, browser_page_draws_a_live_raster) {
+    if (!have_chromium()) {
+        GTEST_SKIP() << "no chromium/chromedriver (Debian packages chromium, chromium-driver)";
+    }
+    const std::string cfg = write("run.yaml", network_config(path("run.h5"), "1000 s"));
+    glia_process glia({"run", cfg, "--monitor", "127.0.0.1:0", "--threads", "1", "--no-progress"},
+                      path("log"));
+    ASSERT_TRUE(glia.wait_for_monitor()) << glia.log();
+    const ptree r = browse(glia.port, "monitor.png");
     EXPECT_EQ(post_stop(glia.port, "", glia.token).status, 202);
     EXPECT_EQ(glia.wait(), 3) << glia.log();
-    ASSERT_EQ(code, 0) << text;
+    ASSERT_FALSE(r.empty());
 
-    const ptree r = parse_json(text);
     const ptree& a = r.get_child("first");
     const ptree& b = r.get_child("second");
     EXPECT_EQ(a.get<std::string>("title"), "glia monitor");
@@ -1229,17 +1256,48 @@ TEST_F(monitor_cli, browser_page_draws_a_live_raster) {
     EXPECT_GT(a.get<long>("drawn"), 0);
     EXPECT_GT(b.get<long>("drawn"), a.get<long>("drawn"));  // the raster keeps updating
     EXPECT_EQ(b.get<std::string>("drawn_text"), b.get<std::string>("drawn"));
-    EXPECT_GT(a.get<long>("ink"), 0);                     // pixels on the canvas
-    EXPECT_NE(a.get<long>("hash"), b.get<long>("hash"));  // and they changed
-    for (const auto& [k, v]: b.get_child("resources")) {  // nothing from elsewhere
+    EXPECT_GT(a.get<long>("ink"), 0);                       // pixels on the canvas
+    EXPECT_NE(a.get<long>("hash"), b.get<long>("hash"));    // and they changed
+    EXPECT_EQ(b.get<std::string>("astro_hidden"), "true");  // no astrocytes in this run
+    for (const auto& [k, v]: b.get_child("resources")) {    // nothing from elsewhere
         EXPECT_TRUE(v.get_value<std::string>().starts_with(
             "http://127.0.0.1:" + std::to_string(glia.port) + "/"))
             << v.get_value<std::string>();
     }
-    ASSERT_TRUE(fs::exists(shot));
-    std::ifstream png(shot, std::ios::binary);
-    char magic[8] = {};
-    png.read(magic, 8);
-    EXPECT_EQ(std::string(magic + 1, 3), "PNG");
-    EXPECT_GT(fs::file_size(shot), 10'000u);
+}
+
+// A monitor fed by hand with an astrocyte signal and reservoir figures (what later subsystems
+// will publish): the page draws the trace and shows the figures.
+TEST_F(monitor_cli, browser_page_draws_the_astrocyte_trace_when_published) {
+    if (!have_chromium()) {
+        GTEST_SKIP() << "no chromium/chromedriver (Debian packages chromium, chromium-driver)";
+    }
+    monitor m(monitor_options{}, nullptr);
+    auto layout = layout_abc();
+    layout.n_steps = 1'000'000'000;
+    m.begin(layout);
+    std::atomic<bool> feeding{true};
+    std::thread producer([&] {
+        glia::progress_info p;
+        p.n_steps = layout.n_steps;
+        for (glia::step_t s = 0; feeding; s += 100) {
+            m.spikes(spikes_abc(s, s + 100));
+            p.step = s + 100;
+            m.progress(p);
+            const double ca = 0.1 + 0.05 * std::sin(static_cast<double>(s) * 1e-3);
+            m.publish_section("astrocytes", "{\"ca_uM\": " + std::to_string(ca) + "}");
+            m.publish_section("reservoir", "{\"trained\": " + std::to_string(s / 1000) + "}");
+            std::this_thread::sleep_for(10ms);
+        }
+    });
+    const ptree r = browse(m.port(), "monitor_astrocytes.png");
+    feeding = false;
+    producer.join();
+    ASSERT_FALSE(r.empty());
+    const ptree& b = r.get_child("second");
+    EXPECT_EQ(b.get<std::string>("astro_hidden"), "false");
+    EXPECT_GT(b.get<long>("astro_ink"), 0);
+    EXPECT_THAT(b.get<std::string>("astro_legend"), HasSubstr("ca_uM = "));
+    EXPECT_THAT(b.get<std::string>("reservoir"), HasSubstr("\"trained\""));
+    EXPECT_GT(b.get<long>("drawn"), r.get<long>("first.drawn"));
 }
