@@ -95,7 +95,8 @@ public:
             }
             done_[k] = std::max(done_[k], now - 1);
         }
-        if (now % interval_ == 0 && now != last_update_) {
+        // Updates at the end of every interval (spnet: after each second), never at step 0.
+        if (now > 0 && now % interval_ == 0 && now != last_update_) {
             last_update_ = now;
             double* w = syn_.weight.data();
             for (std::size_t i = 0; i < syn_.weight.size(); ++i) {

@@ -422,6 +422,31 @@ report_data read_report(const std::string& path, const std::string& population) 
     return out;
 }
 
+weight_data read_weights(const std::string& path, const std::string& projection) {
+    const reader r(path);
+    const std::string base = "/weights/" + projection;
+    if (!r.exists(base + "/weight")) {
+        r.fail(fmt::format("no weight snapshots of projection '{}' ({}/weight)", projection,
+                           base));
+    }
+    weight_data out;
+    out.source = r.read_all<std::uint64_t>(base + "/source", H5T_NATIVE_UINT64);
+    out.target = r.read_all<std::uint64_t>(base + "/target", H5T_NATIVE_UINT64);
+    out.delay = r.read_all<double>(base + "/delay", H5T_NATIVE_DOUBLE);
+    out.time = r.read_all<double>(base + "/time", H5T_NATIVE_DOUBLE);
+    out.weight = r.read_all<float>(base + "/weight", H5T_NATIVE_FLOAT);
+    {
+        const handle dset = r.open_dataset(base + "/weight");
+        out.units = string_attribute(dset.get(), "units").value_or("");
+    }
+    // A kill between the two extent updates can leave one more row in one of the two.
+    const std::size_t width = std::max<std::size_t>(1, out.source.size());
+    const std::size_t rows = std::min(out.time.size(), out.weight.size() / width);
+    out.time.resize(rows);
+    out.weight.resize(rows * out.source.size());
+    return out;
+}
+
 spike_summary summarize_spikes(const std::string& path, const std::string& population) {
     const reader r(path);
     const std::string group_path = population.empty() ? "/spikes" : "/spikes/" + population;

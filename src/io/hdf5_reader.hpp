@@ -98,4 +98,14 @@ struct run_info {
 
 run_info read_run_info(const std::string& path);
 
+// /weights/<projection>: snapshots of a plastic projection's weights.
+struct weight_data {
+    std::vector<std::uint64_t> source, target;  // population-local ids, one per synapse
+    std::vector<double> delay;                  // [ms]
+    std::vector<double> time;                   // [ms], one per snapshot
+    std::vector<float> weight;                  // snapshot-major: time.size() x source.size()
+    std::string units;
+};
+weight_data read_weights(const std::string& path, const std::string& projection);
+
 }  // namespace glia::io
