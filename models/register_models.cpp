@@ -8,6 +8,7 @@
 #include "models/source/spike_source_array.hpp"
 #include "models/synapse/izhikevich2006.hpp"
 #include "models/synapse/stdp.hpp"
+#include "models/synapse/stdp_dopamine.hpp"
 
 namespace glia::models {
 
@@ -20,6 +21,7 @@ void register_builtin_models(model_registry& registry) {
     registry.add(spike_source_array_model());
     registry.add(stdp_model());
     registry.add(izhikevich2006_model());
+    registry.add(stdp_dopamine_model());
 }
 
 }  // namespace glia::models

@@ -61,6 +61,7 @@ struct model_info {
     bool ports_by_sign = false;     // default port: weight >= 0 -> ports[0], weight < 0 -> ports[1]
     bool uses_spike_times = false;  // takes population_spec::spike_times (spike_source_array)
     bool accepts_current = false;   // takes external current from dc/step/noise generators
+    bool needs_modulator = false;   // plasticity rules: a three-factor rule (projection.modulator)
 
     static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
     std::size_t param_index(std::string_view n) const {

@@ -35,6 +35,16 @@ public:
     virtual std::span<const step_t> spikes(std::uint32_t neuron) const = 0;
 };
 
+// The events of a neuromodulator (NEST's volume transmitter): the times at which it reaches the
+// synapses, in event time (a spike of step n happens at n + 1, plus the modulator's delay), and
+// the amount of each (spike multiplicity, or a scripted value). Appended between epochs by the
+// engine, read by three-factor rules; every event before `complete_until` is present.
+struct modulator_history {
+    std::vector<step_t> times;   // ascending
+    std::vector<double> amounts;
+    step_t complete_until = 0;   // event times < complete_until are all in the history
+};
+
 // Where a plastic block's synapses point: input slot -> partition neuron index.
 struct slot_map {
     std::size_t input_offset = 0;   // first slot of the target block
@@ -63,6 +73,7 @@ struct plastic_block_args {
     slot_map targets;
     const spike_history* post = nullptr;  // the partition's spike history
     double dt = 0.1;                      // [ms]
+    const modulator_history* modulator = nullptr;  // three-factor rules: the modulator
 };
 
 class plastic_block {

@@ -27,6 +27,9 @@ enum class stream : std::uint32_t {
     synapse_weights = 7, // entity: row (target or source), sub: projection index
     synapse_delays = 8,  // entity: row (target or source), sub: projection index
     sweep = 9,           // sweep expansion (src/sweep): entity: draw or repeat, sub: key index
+    homeostasis = 10,    // entity: global neuron id (target rates)
+    reservoir = 10,      // src/reservoir: entity 0: readout minibatch order (sub: epoch);
+                         // entity 1: task input series (sub: 0)
 };
 
 constexpr std::uint64_t mix64(std::uint64_t x) {  // SplitMix64 finaliser

@@ -49,6 +49,21 @@ struct simulation_spec {
     std::string where;
 };
 
+// Homeostatic E/I balance (issue 4): every neuron scales its excitatory input by g_E and its
+// inhibitory input by g_I; every `interval`, with the relative rate error e = (target - r) /
+// target of an exponentially filtered rate r (time constant tau), g_E *= exp(eta e) and
+// g_I *= exp(-eta e), within [g_min, g_max].
+struct homeostasis_spec {
+    bool enabled = false;
+    value_spec target_rate;  // [Hz] per neuron (a constant, a distribution or a list)
+    double tau = 1000.0;     // [ms] of the rate estimate
+    double eta = 0.1;        // gain change per unit relative error and update
+    double interval = 10.0;  // [ms] between gain updates
+    double g_min = 0.0;
+    double g_max = 10.0;
+    std::string where;
+};
+
 struct population_spec {
     std::string name;
     std::string model;  // canonical model name (aliases resolved by the loader)
@@ -61,6 +76,7 @@ struct population_spec {
     // input (models solved exactly between inputs, e.g. iaf_psc_delta); "auto" lazy where the
     // model allows it and no device drives every neuron every step.
     std::string update = "auto";
+    homeostasis_spec homeostasis;
     std::string where;
 };
 
@@ -99,6 +115,18 @@ struct projection_spec {
     std::string receptor;  // target port name; empty: chosen by the sign of the weight
     std::string synapse = "static";             // a synapse model: static or a plasticity rule
     std::map<std::string, value_spec> plasticity;  // the rule's parameters (canonical units)
+    std::string modulator;  // three-factor rules: the name of a modulator
+    std::string where;
+};
+
+// A neuromodulator for three-factor rules (NEST's volume_transmitter): the spikes of a
+// population, or a scripted signal (reward, error), reaching the synapses after `delay`.
+struct modulator_spec {
+    std::string name;
+    std::string population;       // spikes of this population (each spike adds 1) ...
+    std::vector<double> times;    // ... or events at these times [ms]
+    std::vector<double> amounts;  //     with these amounts
+    double delay = 1.0;           // [ms], at least the network's minimum synaptic delay
     std::string where;
 };
 
@@ -160,6 +188,7 @@ struct experiment_spec {
     std::vector<population_spec> populations;  // in file order: global ids follow this order
     std::vector<projection_spec> projections;
     std::vector<input_spec> inputs;
+    std::vector<modulator_spec> modulators;
     record_spec record;
     output_spec output;
     std::string source_path;  // the file it was read from

@@ -80,6 +80,38 @@ void partition::for_each_slot(std::uint32_t k, F f) const {
     }
 }
 
+std::span<const double> homeostasis_state::apply(std::span<double> in, bool split,
+                                                 std::size_t n) {
+    if (split) {
+        for (std::size_t i = 0; i < n; ++i) {
+            merged[i] = g_E[i] * in[2 * i] + g_I[i] * in[2 * i + 1];
+        }
+        return merged;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        in[2 * i] *= g_E[i];
+        in[2 * i + 1] *= g_I[i];
+    }
+    return in;
+}
+
+void homeostasis_state::after_step(step_t now, std::span<const std::uint32_t> spiked) {
+    for (double& r: rate) {
+        r *= decay;
+    }
+    for (std::uint32_t i: spiked) {
+        rate[i] += increment;
+    }
+    if (now + 1 == next_update) {
+        next_update += interval;
+        for (std::size_t i = 0; i < rate.size(); ++i) {
+            const double e = (target[i] - rate[i]) / target[i];
+            g_E[i] = std::clamp(g_E[i] * std::exp(eta * e), g_min, g_max);
+            g_I[i] = std::clamp(g_I[i] * std::exp(-eta * e), g_min, g_max);
+        }
+    }
+}
+
 void partition::catch_up(step_t now) {
     for (auto& b: blocks) {
         if (b.lazy) {
@@ -122,7 +154,12 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
             collect_touched(now);
         }
         for (auto& b: blocks) {
-            const std::span<const double> in(input_.data() + b.input_offset, b.count * b.n_ports);
+            std::span<const double> in(input_.data() + b.input_offset, b.count * b.n_ports);
+            if (b.homeostasis) {
+                in = b.homeostasis->apply(
+                    std::span<double>(input_.data() + b.input_offset, b.count * b.n_ports),
+                    b.split_port, b.count);
+            }
             if (b.lazy) {
                 advance_lazy_block(now, b, in);
             } else {
@@ -139,6 +176,9 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
             }
             for (std::uint32_t local: spiked_) {
                 history.record(static_cast<std::uint32_t>(b.neuron_offset + local), now);
+            }
+            if (b.homeostasis) {
+                b.homeostasis->after_step(now, spiked_);
             }
         }
         clear_input(now, writes);
@@ -363,6 +403,25 @@ void partition::route(std::span<const spike_event> all) {
 double partition::value(neuron_id gid, const std::string& variable) const {
     for (const auto& b: blocks) {
         if (gid >= b.first_gid && gid < b.first_gid + b.count) {
+            if (b.homeostasis && variable.rfind("homeostasis.", 0) == 0) {
+                const std::size_t i = gid - b.first_gid;
+                const std::string what = variable.substr(12);
+                if (what == "g_E") {
+                    return b.homeostasis->g_E[i];
+                }
+                if (what == "g_I") {
+                    return b.homeostasis->g_I[i];
+                }
+                if (what == "rate") {
+                    return b.homeostasis->rate[i];
+                }
+                if (what == "target_rate") {
+                    return b.homeostasis->target[i];
+                }
+                throw error(fmt::format("no homeostasis variable '{}' (g_E, g_I, rate, "
+                                        "target_rate)",
+                                        what));
+            }
             const std::size_t v = b.info->variable_index(variable);
             if (v == model_info::npos) {
                 throw error(fmt::format("model {} has no variable '{}'", b.info->name, variable));

@@ -21,6 +21,25 @@
 
 namespace glia {
 
+// Homeostatic gains of one block (homeostasis_spec): per neuron a filtered rate, a target and
+// the gains on its excitatory and inhibitory input.
+struct homeostasis_state {
+    std::vector<double> target;  // [Hz]
+    std::vector<double> rate;    // [Hz], exponentially filtered
+    std::vector<double> g_E, g_I;
+    std::vector<double> merged;  // scratch: the model's single-port input (split ports)
+    double decay = 1;            // exp(-dt / tau) per step
+    double increment = 0;        // rate increase per spike [Hz] = 1000 / tau[ms]
+    double eta = 0, g_min = 0, g_max = 0;
+    step_t interval = 1, next_update = 1;
+
+    // Applies the gains to a block's input slots (two per neuron: E then I); returns what
+    // the model reads: the same slots (two ports), or their weighted sum (one port).
+    std::span<const double> apply(std::span<double> in, bool split, std::size_t n);
+    // The rate estimate after step `now` with these spikes; gains move every interval.
+    void after_step(step_t now, std::span<const std::uint32_t> spiked);
+};
+
 // The neurons of one population inside one partition.
 struct block_slot {
     std::size_t population = 0;
@@ -32,6 +51,8 @@ struct block_slot {
     std::size_t neuron_offset = 0;  // index of the block's first neuron inside the partition
     bool has_current = false;       // some current device targets this block
     bool lazy = false;              // advanced only in steps where its neurons get input
+    bool split_port = false;        // homeostasis on a one-port model: E and I slots, summed
+    std::unique_ptr<homeostasis_state> homeostasis;
     const model_info* info = nullptr;
     std::unique_ptr<neuron_block> block;
 };

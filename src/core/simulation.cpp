@@ -99,6 +99,30 @@ struct simulation::state {
         }
     }
 
+    // Population-driven modulators: this epoch's spikes of their population become events
+    // (one per step, the spike count as amount) at step + 1 + delay.
+    void record_modulators(step_t epoch_end) {
+        for (auto& m: net.modulators) {
+            if (m.source < 0) {
+                continue;
+            }
+            auto& h = *m.history;
+            for (const spike_event& s: merged) {
+                if (pop_of[s.gid] != static_cast<std::uint32_t>(m.source)) {
+                    continue;
+                }
+                const step_t t = s.step + 1 + m.delay;
+                if (!h.times.empty() && h.times.back() == t) {
+                    h.amounts.back() += 1.0;
+                } else {
+                    h.times.push_back(t);
+                    h.amounts.push_back(1.0);
+                }
+            }
+            h.complete_until = epoch_end + 1 + m.delay;
+        }
+    }
+
     // Appends this epoch's recorded spikes and frames to the batches.
     void collect_recordings() {
         if (all_recorded) {
@@ -349,6 +373,7 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
         for (const spike_event& s: st.merged) {
             ++st.spike_counts[st.pop_of[s.gid]];
         }
+        st.record_modulators(to);
         st.collect_recordings();
         st.now = to;
         if (st.pending_bytes() >= batch_bytes ||

@@ -326,12 +326,14 @@ private:
     void read_edges_file(projection_spec& proj, const YAML::Node& n, const string& path,
                          const population_ref& source, const population_ref& target);
     input_spec read_input(const entry& e);
+    modulator_spec read_modulator(const entry& e);
     record_spec read_record(const yaml_map& root, const std::vector<projection_spec>& projections);
     void read_report(const entry& e, std::vector<report_spec>& out,
                      std::map<string, string>& names);
     output_spec read_output(const yaml_map& root);
 
     string file_;                     // the name used in messages
+    std::vector<string> modulator_names_;
     std::filesystem::path base_dir_;  // relative data files are found from here
     const model_registry& models_;
     std::vector<std::pair<YAML::Node, string>> override_nodes_;  // node, "path=value"
@@ -901,7 +903,7 @@ population_spec loader::read_population(const entry& e) {
     const string path = "populations." + e.key;
     const yaml_map m = as_map(e.value, path);
     check_keys(m, {"model", "size", "params", "initial", "spike_times", "spike_times_file",
-                   "allow_offgrid_times", "update"});
+                   "allow_offgrid_times", "update", "homeostasis"});
     population_spec pop;
     pop.name = e.key;
     pop.where = where(m.node);
@@ -932,6 +934,49 @@ population_spec loader::read_population(const entry& e) {
                                     "'; expected one of: auto, clock, lazy");
         }
         pop.update = mode;
+    }
+    if (const entry* h = m.find("homeostasis")) {
+        const string h_path = sub(path, "homeostasis");
+        const yaml_map hm = as_map(h->value, h_path);
+        check_keys(hm, {"target_rate", "tau", "eta", "interval", "g_min", "g_max"});
+        auto& hs = pop.homeostasis;
+        hs.enabled = true;
+        hs.where = where(hm.node);
+        value_rule rate_rule;
+        rate_rule.dims = {dimension::rate};
+        rate_rule.list_size = pop.size;
+        rate_rule.list_what = "one per neuron of '" + pop.name + "'";
+        rate_rule.range = value_range::positive;
+        rate_rule.range_dim = dimension::rate;
+        hs.target_rate = value_at(required(hm, "target_rate"), sub(h_path, "target_rate"),
+                                  rate_rule);
+        auto positive_time = [&](const char* key, double& out) {
+            if (const entry* e2 = hm.find(key)) {
+                out = time_at(e2->value, sub(h_path, key));
+                if (!(out > 0)) {
+                    fail(e2->value, sub(h_path, key) + " must be > 0 ms");
+                }
+            }
+        };
+        positive_time("tau", hs.tau);
+        positive_time("interval", hs.interval);
+        if (const entry* e2 = hm.find("interval")) {
+            check_grid_time(e2->value, sub(h_path, "interval"), hs.interval);
+        }
+        auto number = [&](const char* key, double& out, double min) {
+            if (const entry* e2 = hm.find(key)) {
+                out = quantity_at(e2->value, sub(h_path, key), {dimension::none}).value;
+                if (!(out >= min)) {
+                    fail(e2->value, fmt::format("{} must be >= {}", sub(h_path, key), min));
+                }
+            }
+        };
+        number("eta", hs.eta, 0.0);
+        number("g_min", hs.g_min, 0.0);
+        number("g_max", hs.g_max, 0.0);
+        if (!(hs.g_max > hs.g_min)) {
+            fail(hm.node, h_path + ": g_max must be above g_min");
+        }
     }
     return pop;
 }
@@ -1238,7 +1283,7 @@ projection_spec loader::read_projection(const entry& e) {
     std::vector<string_view> common{"source",  "target",         "rule",
                                     "weight",  "delay",          "receptor",
                                     "synapse", "allow_autapses", "allow_multapses",
-                                    "plasticity"};
+                                    "plasticity", "modulator"};
     std::vector<string_view> every = common;
     for (auto r: all_rules) {
         for (auto k: rule_keys(r)) {
@@ -1444,6 +1489,25 @@ projection_spec loader::read_projection(const entry& e) {
         read_plasticity(proj, as_map(pl->value, sub(path, "plasticity")), *synapse_rule,
                         weight_dims);
     }
+    if (const entry* mod = m.find("modulator")) {
+        if (synapse_rule == nullptr || !synapse_rule->info.needs_modulator) {
+            fail(mod->key_node, sub(path, "modulator") + ": synapse model " + proj.synapse +
+                                    " takes no modulator (three-factor rules do, e.g. "
+                                    "stdp_dopamine)");
+        }
+        proj.modulator = text_at(mod->value, sub(path, "modulator"), "a modulator name");
+        if (std::find(modulator_names_.begin(), modulator_names_.end(), proj.modulator) ==
+            modulator_names_.end()) {
+            fail(mod->value, sub(path, "modulator") + ": no modulator '" + proj.modulator +
+                                 "'; modulators are: " +
+                                 (modulator_names_.empty() ? "(none: define one under "
+                                                             "'modulators')"
+                                                           : join(modulator_names_)));
+        }
+    } else if (synapse_rule != nullptr && synapse_rule->info.needs_modulator) {
+        fail(m.node, "missing required key 'modulator' in '" + path + "' (rule " +
+                         synapse_rule->info.name + " needs one of the experiment's modulators)");
+    }
     return proj;
 }
 
@@ -1616,6 +1680,62 @@ void loader::read_edges_file(projection_spec& proj, const YAML::Node& n, const s
         }
         edges.push_back(edge);
     }
+}
+
+// modulators.<name>: {population: X} or {times: [...], amounts: [...]}, and delay.
+modulator_spec loader::read_modulator(const entry& e) {
+    const string path = "modulators." + e.key;
+    const yaml_map m = as_map(e.value, path);
+    check_keys(m, {"population", "times", "amounts", "delay"});
+    modulator_spec mod;
+    mod.name = e.key;
+    mod.where = where(m.node);
+    const entry* pop = m.find("population");
+    const entry* times = m.find("times");
+    if ((pop == nullptr) == (times == nullptr)) {
+        fail(m.node, path + ": give either population (its spikes drive the modulator) or times "
+                            "and amounts (a scripted signal)");
+    }
+    if (pop != nullptr) {
+        mod.population =
+            populations_[population_at(pop->value, sub(path, "population"))].name;
+        if (m.find("amounts") != nullptr) {
+            fail(m.find("amounts")->key_node,
+                 sub(path, "amounts") + ": only a scripted signal (times) has amounts");
+        }
+    } else {
+        const YAML::Node& amounts = required(m, "amounts");
+        const string t_path = sub(path, "times");
+        const string a_path = sub(path, "amounts");
+        if (!times->value.IsSequence() || times->value.size() == 0) {
+            fail(times->value, t_path + " must be a non-empty list of times, got " +
+                                   shown(times->value));
+        }
+        if (!amounts.IsSequence() || amounts.size() != times->value.size()) {
+            fail(amounts, fmt::format("{} must be a list with one number per time in {} ({})",
+                                      a_path, t_path, times->value.size()));
+        }
+        for (std::size_t i = 0; i < times->value.size(); ++i) {
+            const double t = time_at(times->value[i], item(t_path, i));
+            if (!(t > 0)) {
+                fail(times->value[i], item(t_path, i) + " must be > 0 ms");
+            }
+            if (!mod.times.empty() && !(t > mod.times.back())) {
+                fail(times->value[i], item(t_path, i) + " must be after the previous time");
+            }
+            check_grid_time(times->value[i], item(t_path, i), t);
+            mod.times.push_back(t);
+            mod.amounts.push_back(quantity_at(amounts[i], item(a_path, i), {dimension::none}).value);
+        }
+    }
+    if (const entry* d = m.find("delay")) {
+        mod.delay = time_at(d->value, sub(path, "delay"));
+        if (!(mod.delay >= 0)) {
+            fail(d->value, sub(path, "delay") + " must be >= 0 ms");
+        }
+        check_grid_time(d->value, sub(path, "delay"), mod.delay);
+    }
+    return mod;
 }
 
 input_spec loader::read_input(const entry& e) {
@@ -2033,7 +2153,8 @@ experiment_spec loader::read(const YAML::Node& root) {
     const yaml_map top = as_map(root, "");
     // `sweep` belongs to src/sweep (glia sweep, glia run --point): accepted here, not read.
     check_keys(top,
-               {"simulation", "populations", "projections", "inputs", "record", "output", "sweep"});
+               {"simulation", "populations", "projections", "inputs", "modulators", "record",
+                "output", "sweep"});
     experiment_spec spec;
     spec.simulation = read_simulation(top);
 
@@ -2060,6 +2181,12 @@ experiment_spec loader::read(const YAML::Node& root) {
             fail(e.value, fmt::format("the populations up to '{}' have {} neurons; glia supports "
                                       "at most {} in total",
                                       e.key, total, std::numeric_limits<neuron_id>::max()));
+        }
+    }
+    if (const entry* p = top.find("modulators")) {
+        for (const auto& e: named_entries(as_map(p->value, "modulators"), "modulator")) {
+            spec.modulators.push_back(read_modulator(e));
+            modulator_names_.push_back(e.key);
         }
     }
     if (const entry* p = top.find("projections")) {

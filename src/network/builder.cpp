@@ -266,6 +266,7 @@ struct projection_rt {
     std::uint64_t conn_key = 0, weight_key = 0, delay_key = 0;
     const synapse_model* rule = nullptr;  // nullptr: static synapses
     value_table rule_params;
+    std::ptrdiff_t modulator = -1;        // index into network::modulators
 };
 
 int choose_port(const model_info& info, const std::string& receptor, const std::string& where,
@@ -380,6 +381,31 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                                        "parameters (set synapse: to a rule)",
                                        what));
         }
+        const bool needs_modulator = r.rule != nullptr && r.rule->info.needs_modulator;
+        if (needs_modulator && ps.modulator.empty()) {
+            fail(ps.where, fmt::format("{}: rule {} needs a modulator (set modulator: to one of "
+                                       "the experiment's modulators)",
+                                       what, r.rule->info.name));
+        }
+        if (!needs_modulator && !ps.modulator.empty()) {
+            fail(ps.where, fmt::format("{}.modulator: synapse model {} takes no modulator", what,
+                                       ps.synapse));
+        }
+        if (!ps.modulator.empty()) {
+            for (std::size_t m = 0; m < spec.modulators.size(); ++m) {
+                if (spec.modulators[m].name == ps.modulator) {
+                    r.modulator = static_cast<std::ptrdiff_t>(m);
+                }
+            }
+            if (r.modulator < 0) {
+                std::string known;
+                for (const auto& m: spec.modulators) {
+                    known += (known.empty() ? "" : ", ") + m.name;
+                }
+                fail(ps.where, fmt::format("{}.modulator: no modulator '{}'; modulators are: {}",
+                                           what, ps.modulator, known.empty() ? "(none)" : known));
+            }
+        }
         const auto& c = ps.connectivity;
         r.kind = row_kind_of(c.type);
         const std::size_t ns = r.source->size;
@@ -460,6 +486,44 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
         r.weight_key = stream_key(spec.simulation.seed, stream::synapse_weights, i);
         r.delay_key = stream_key(spec.simulation.seed, stream::synapse_delays, i);
         out.push_back(r);
+    }
+    return out;
+}
+
+std::vector<network::modulator> lower_modulators(const experiment_spec& spec,
+                                                 const std::vector<population_rt>& pops) {
+    std::vector<network::modulator> out;
+    const double dt = spec.simulation.dt;
+    for (const auto& ms: spec.modulators) {
+        const std::string what = "modulators." + ms.name;
+        network::modulator m;
+        m.name = ms.name;
+        m.history = std::make_unique<modulator_history>();
+        if (!(ms.delay >= 0)) {
+            fail(ms.where, fmt::format("{}.delay must be >= 0 ms, got {}", what, ms.delay));
+        }
+        m.delay = to_steps(ms.delay, dt, what + ".delay");
+        if (!ms.population.empty()) {
+            const population_rt& pop = population_named(pops, ms.population, ms.where,
+                                                        what + ".population");
+            m.source = static_cast<std::ptrdiff_t>(&pop - pops.data());
+            m.history->complete_until = 1 + m.delay;  // no spike before step 0
+        } else {
+            if (ms.times.size() != ms.amounts.size()) {
+                fail(ms.where, fmt::format("{}: {} times but {} amounts", what, ms.times.size(),
+                                           ms.amounts.size()));
+            }
+            for (std::size_t k = 0; k < ms.times.size(); ++k) {
+                const step_t t = to_steps(ms.times[k], dt, what + ".times") + m.delay;
+                if (!m.history->times.empty() && !(t > m.history->times.back())) {
+                    fail(ms.where, fmt::format("{}.times must increase strictly", what));
+                }
+                m.history->times.push_back(t);
+                m.history->amounts.push_back(ms.amounts[k]);
+            }
+            m.history->complete_until = std::numeric_limits<step_t>::max();
+        }
+        out.push_back(std::move(m));
     }
     return out;
 }
@@ -666,8 +730,9 @@ private:
         const bool same = &src == &tgt;
         // Slot of (population-local target t, weight w).
         auto slot_of = [&](std::uint32_t t, double w) {
-            const std::size_t port = pr.port >= 0 ? static_cast<std::size_t>(pr.port)
-                                                  : (w < 0 ? 1 : 0);
+            const std::size_t port = blk->split_port ? (w < 0 ? 1 : 0)
+                                     : pr.port >= 0  ? static_cast<std::size_t>(pr.port)
+                                                     : (w < 0 ? 1 : 0);
             return static_cast<std::uint32_t>(blk->input_offset +
                                               (tgt.first_gid + t - blk->first_gid) * blk->n_ports +
                                               port);
@@ -859,7 +924,11 @@ void build_synapses(partition& part, const network& net, const std::vector<proje
             syn.target_gid[i] = part.first_gid + targets.neuron(syn.slot[i]);
         }
         plastic_block_args args{pr.rule->info, pr.rule_params, std::move(syn), targets,
-                                &part.history, net.dt};
+                                &part.history, net.dt,
+                                pr.modulator >= 0
+                                    ? net.modulators[static_cast<std::size_t>(pr.modulator)]
+                                          .history.get()
+                                    : nullptr};
         try {
             part.plastic.push_back(pr.rule->make_block(std::move(args)));
             part.plastic_projection.push_back(pr.index);
@@ -887,6 +956,26 @@ void make_blocks(partition& part, const network& net) {
         b.count = hi - lo;
         b.first_gid = lo;
         b.n_ports = pop.model->info.ports.size();
+        if (pop.homeostasis.enabled) {
+            const auto& h = pop.homeostasis;
+            b.split_port = b.n_ports == 1;  // the engine splits E and I, the model sees the sum
+            b.n_ports = 2;
+            auto hs = std::make_unique<homeostasis_state>();
+            hs->target.assign(pop.target_rates.begin() + static_cast<long>(lo - pop.first_gid),
+                              pop.target_rates.begin() + static_cast<long>(hi - pop.first_gid));
+            hs->rate = hs->target;  // start at the target: no transient from an empty estimate
+            hs->g_E.assign(b.count, 1.0);
+            hs->g_I.assign(b.count, 1.0);
+            hs->merged.assign(b.split_port ? b.count : 0, 0.0);
+            hs->decay = std::exp(-net.dt / h.tau);
+            hs->increment = 1000.0 / h.tau;
+            hs->eta = h.eta;
+            hs->g_min = h.g_min;
+            hs->g_max = h.g_max;
+            hs->interval = to_steps(h.interval, net.dt, "homeostasis interval");
+            hs->next_update = hs->interval;
+            b.homeostasis = std::move(hs);
+        }
         b.input_offset = input_offset;
         b.neuron_offset = lo - part.first_gid;
         b.info = &pop.model->info;
@@ -955,9 +1044,11 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
             d.weight = in.weight;
             d.start = start;
             d.stop = stop;
-            const std::size_t port = in.receptor.empty()
-                                         ? (pop->model->info.ports_by_sign && in.weight < 0 ? 1 : 0)
-                                         : pop->model->info.port_index(in.receptor);
+            const std::size_t port =
+                blk->split_port ? (in.weight < 0 ? 1 : 0)
+                : in.receptor.empty()
+                    ? (pop->model->info.ports_by_sign && in.weight < 0 ? 1 : 0)
+                    : pop->model->info.port_index(in.receptor);
             device_targets(in, *pop, part, [&](neuron_id gid) {
                 d.slots.push_back(static_cast<std::uint32_t>(
                     blk->input_offset + (gid - blk->first_gid) * blk->n_ports + port));
@@ -1043,12 +1134,12 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
                                                     slot < b.input_offset + b.count * b.n_ports);
             }
         }
-        const bool possible = b.block->can_update_lazily() && !b.has_current;
+        const bool possible = b.block->can_update_lazily() && !b.has_current && !b.homeostasis;
         if (pop.update == "lazy" && !possible) {
             fail(pop.where,
                  fmt::format("population '{}': update: lazy needs a model solved exactly between "
                              "inputs that cannot reach threshold on its own ({} with these "
-                             "parameters: {}) and no dc, step or noise current",
+                             "parameters: {}), no dc, step or noise current and no homeostasis",
                              pop.name, pop.model->info.name,
                              b.block->can_update_lazily() ? "yes" : "no"));
         }
@@ -1158,6 +1249,36 @@ std::vector<population_rt> lower_populations(const experiment_spec& spec,
                                        p.model->info.name));
         }
         p.spike_steps = spike_steps_of(ps, sim.dt);
+        if (ps.homeostasis.enabled) {
+            const auto& h = ps.homeostasis;
+            const std::string what = "populations." + ps.name + ".homeostasis";
+            const model_info& info = p.model->info;
+            if (!(info.ports.size() == 1 || (info.ports.size() == 2 && info.ports_by_sign))) {
+                fail(h.where, fmt::format("{}: model {} has no excitatory/inhibitory input to "
+                                          "balance",
+                                          what, info.name));
+            }
+            if (!(h.tau > 0) || !(h.interval >= sim.dt) || !(h.eta >= 0) || !(h.g_min >= 0) ||
+                !(h.g_max > h.g_min)) {
+                fail(h.where, fmt::format("{}: needs tau > 0, interval >= dt, eta >= 0 and "
+                                          "0 <= g_min < g_max",
+                                          what));
+            }
+            to_steps(h.interval, sim.dt, what + ".interval");
+            p.homeostasis = h;
+            p.target_rates = per_neuron_values(h.target_rate, sim.seed, stream::homeostasis, 0,
+                                               p.first_gid, ps.size);
+            if (p.target_rates.size() == 1) {
+                p.target_rates.assign(ps.size, p.target_rates[0]);
+            }
+            for (double r: p.target_rates) {
+                if (!(r > 0) || !std::isfinite(r)) {
+                    fail(h.target_rate.where.empty() ? h.where : h.target_rate.where,
+                         fmt::format("{}.target_rate must be a finite rate > 0 Hz, got {}", what,
+                                     r));
+                }
+            }
+        }
         out.push_back(std::move(p));
     }
     for (const auto& name: spec.record.spikes) {
@@ -1174,6 +1295,7 @@ void check_experiment(const experiment_spec& spec, const model_registry& models)
     const step_t n_steps = to_steps(spec.simulation.duration, spec.simulation.dt,
                                     "simulation.duration");
     lower_projections(spec, pops, models);
+    lower_modulators(spec, pops);
     check_inputs(spec, pops);
     lower_reports(spec, pops, n_steps);
 }
@@ -1186,6 +1308,7 @@ network build_network(const experiment_spec& spec, const model_registry& models,
     net.populations = lower_populations(spec, models);
     net.n_steps = to_steps(spec.simulation.duration, net.dt, "simulation.duration");
     const auto projs = lower_projections(spec, net.populations, models);
+    net.modulators = lower_modulators(spec, net.populations);
     check_inputs(spec, net.populations);
     net.reports = lower_reports(spec, net.populations, net.n_steps);
     for (const auto& pr: projs) {

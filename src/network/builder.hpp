@@ -13,6 +13,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <glia/model_registry.hpp>
+#include <glia/plasticity.hpp>
 #include <glia/recording.hpp>
 #include <glia/spec.hpp>
 #include <glia/types.hpp>
@@ -35,6 +36,8 @@ struct population_rt {
     std::vector<std::vector<step_t>> spike_steps;  // spike_source_array: emission steps per neuron
     bool spikes_recorded = false;
     std::string update = "auto";  // population_spec::update
+    homeostasis_spec homeostasis;
+    std::vector<double> target_rates;  // homeostasis: one per neuron [Hz]
     std::string where;
 };
 
@@ -52,6 +55,15 @@ struct network {
         std::string weight_unit;             // mV, pA or nS
     };
     std::vector<projection_info> projections;  // in spec order
+    // Neuromodulators (three-factor rules): the histories plastic blocks read. Population-
+    // driven ones grow between epochs (source >= 0: population index; delay in steps).
+    struct modulator {
+        std::string name;
+        std::ptrdiff_t source = -1;
+        step_t delay = 1;
+        std::unique_ptr<modulator_history> history;
+    };
+    std::vector<modulator> modulators;
     std::size_t n_neurons = 0;
     std::size_t n_synapses = 0;
     std::size_t synapse_bytes = 0;

@@ -528,7 +528,7 @@ TEST(config_yaml_errors, unknown_key_names_the_section_and_the_allowed_keys) {
               "duration, seed, threads, partitions");
     EXPECT_EQ(error_of(base + "outputs: {}\n"),
               "test.yaml:14:1: unknown key 'outputs' at the top level; expected one of: "
-              "simulation, populations, projections, inputs, record, output, sweep");
+              "simulation, populations, projections, inputs, modulators, record, output, sweep");
 }
 
 TEST(config_yaml_errors, is_a_config_error_with_a_one_based_location) {
