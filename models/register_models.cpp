@@ -1,5 +1,6 @@
 #include "models/register_models.hpp"
 
+#include "models/astrocyte/astrocyte_lr_1994.hpp"
 #include "models/neuron/iaf_cond_exp.hpp"
 #include "models/neuron/iaf_psc_delta.hpp"
 #include "models/neuron/iaf_psc_exp.hpp"
@@ -19,6 +20,7 @@ void register_builtin_models(model_registry& registry) {
     registry.add(izhikevich_model());
     registry.add(poisson_source_model());
     registry.add(spike_source_array_model());
+    registry.add(astrocyte_lr_1994_model());
     registry.add(stdp_model());
     registry.add(izhikevich2006_model());
     registry.add(stdp_dopamine_model());

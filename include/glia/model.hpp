@@ -49,6 +49,9 @@ struct port_info {
     std::string name;
     dimension weight_dim = dimension::none;  // unit of a weight arriving at this port
     std::string doc;
+    // Weights outside this range are refused when the experiment is checked (the builder
+    // reports the projection or input that sends them), e.g. astrocyte_lr_1994's ip3: >= 0.
+    value_range weight_range = value_range::any;
 };
 
 struct model_info {
@@ -62,6 +65,13 @@ struct model_info {
     bool uses_spike_times = false;  // takes population_spec::spike_times (spike_source_array)
     bool accepts_current = false;   // takes external current from dc/step/noise generators
     bool needs_modulator = false;   // plasticity rules: a three-factor rule (projection.modulator)
+    // false: the model never spikes (astrocytes). Its populations cannot be the source of spike
+    // synapses, record.spikes or a modulator; their reports are written under /astrocytes.
+    bool emits_spikes = true;
+    // A graded (continuous) output per neuron and step, read by the engine after every
+    // advance() through neuron_block::graded_output and sent through `sic` connections (the
+    // slow inward current of astrocytes, in pA): docs/architecture.md, "Graded coupling".
+    bool emits_graded = false;
 
     static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
     std::size_t param_index(std::string_view n) const {
@@ -164,6 +174,12 @@ public:
                                  std::vector<std::uint32_t>& /*spiked*/) {}
     // Brings every neuron to the start of step `now` (before sampling and inspection).
     virtual void catch_up(step_t /*now*/) {}
+
+    // ---- Graded output, for models with model_info::emits_graded. ----
+    // Called by the engine right after advance(now): writes the output of every neuron of the
+    // block at time (now + 1)*dt, the end of the step (out has one entry per neuron, block
+    // order). For astrocytes: the slow inward current [pA] that `sic` connections carry.
+    virtual void graded_output(std::span<double> /*out*/) const {}
 };
 
 // A model: its description, its cross-parameter checks and how to make its blocks.

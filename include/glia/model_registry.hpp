@@ -19,10 +19,11 @@ public:
     const neuron_model* find(std::string_view name) const;
     std::vector<std::string> names() const;  // canonical names, sorted
 
-    // Synapse models ("static" is built into the engine and not registered).
+    // Synapse models ("static" and "sic", the graded coupling, are built into the engine and
+    // not registered).
     void add(synapse_model model);
     const synapse_model* find_synapse(std::string_view name) const;
-    std::vector<std::string> synapse_names() const;  // canonical names, sorted, with "static"
+    std::vector<std::string> synapse_names() const;  // canonical names, sorted, with the built-ins
 
 private:
     std::vector<neuron_model> models_;

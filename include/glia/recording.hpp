@@ -25,6 +25,7 @@ struct population_layout {
     neuron_id first_gid = 0;
     std::size_t size = 0;
     bool spikes_recorded = false;
+    bool emits_spikes = true;  // false: astrocytes; their reports go under /astrocytes
 };
 
 // One state report: one variable of chosen neurons of one population, sampled every

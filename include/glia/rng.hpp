@@ -28,8 +28,18 @@ enum class stream : std::uint32_t {
     synapse_delays = 8,  // entity: row (target or source), sub: projection index
     sweep = 9,           // sweep expansion (src/sweep): entity: draw or repeat, sub: key index
     homeostasis = 10,    // entity: global neuron id (target rates)
-    reservoir = 10,      // src/reservoir: entity 0: readout minibatch order (sub: epoch);
-                         // entity 1: task input series (sub: 0)
+    reservoir = 11,      // src/reservoir: entity 0: readout minibatch order (sub: epoch);
+                         // entity 1: task input series (sub: 0);
+                         // NALSM (nalsm.cpp): entity 2 lattice permutation, 3 liquid synapses
+                         // (sub: postsynaptic neuron), 4 input pairs, 5 input signs,
+                         // 6 astrocyte masks, 7 phase A sample order, 16 + phase: input
+                         // events (sub: image index)
+    tripartite = 12,     // tripartite connectivity (projection.tripartite). Tag 8 p + k for
+                         // projection p: k = 0 pairing and pool member, 1/2 third_in weight/
+                         // delay, 3/4 third_out weight/delay; entity: connectivity row (0 for
+                         // whole-projection rules), sub: index of the connection in its row.
+                         // Tag 2^32 + a: random pools of astrocyte population a; entity:
+                         // target global id
 };
 
 constexpr std::uint64_t mix64(std::uint64_t x) {  // SplitMix64 finaliser

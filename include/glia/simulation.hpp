@@ -81,6 +81,11 @@ public:
     // The current weights of a plastic projection, every pending update applied, sorted by
     // (source, target, delay) with multapses in their canonical order.
     std::vector<synapse_weight> weights(std::string_view projection);
+    // Every static spike synapse (weight in its port's unit), and every sic connection
+    // (connections with the same source, target and delay merged, weights summed), sorted by
+    // (source, target, delay), multapses in canonical order. For tests and tools: a copy.
+    std::vector<synapse_weight> static_synapses() const;
+    std::vector<synapse_weight> sic_connections() const;
     step_t now() const;
 
 private:

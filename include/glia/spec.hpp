@@ -105,6 +105,30 @@ struct connectivity_spec {
     std::vector<edge_spec> edges;  // from_list
 };
 
+// NEST's TripartiteConnect with third_factor_bernoulli_with_pool (science-spec §6.3): each
+// connection S -> T of the projection is paired, with probability p, with one astrocyte a
+// drawn uniformly from T's pool; the pair adds S -> a (third_in: a spike synapse onto a's
+// ip3 port) and a -> T (third_out: a sic connection). Pools: `random` (pool_size astrocytes
+// per target, drawn without replacement, keyed by the astrocyte population and the target)
+// or `block` (pool_size 1: consecutive blocks of |T|/|A| targets share one astrocyte;
+// pool_size k > 1: target t owns astrocytes [t k, t k + k), needing |T| k == |A|).
+struct tripartite_spec {
+    bool enabled = false;
+    std::string astrocytes;     // population name (a model with graded output)
+    double p = 1.0;             // pairing probability per connection (NEST default 1)
+    enum class pool { random, block };
+    pool pool_type = pool::random;
+    std::uint64_t pool_size = 0;  // 0: the astrocyte population's size (NEST's default)
+    // third_in: weight onto the astrocyte's port (ip3: a plain number >= 0) and delay [ms];
+    // third_out: the sic weight (a plain number) and delay [ms]. Constants or distributions
+    // (no lists). A delay left NaN takes the projection's delay.
+    value_spec in_weight = value_spec::constant_of(1.0);
+    value_spec in_delay = value_spec::constant_of(std::numeric_limits<double>::quiet_NaN());
+    value_spec out_weight = value_spec::constant_of(1.0);
+    value_spec out_delay = value_spec::constant_of(std::numeric_limits<double>::quiet_NaN());
+    std::string where;
+};
+
 struct projection_spec {
     std::string name;
     std::string source;  // population names
@@ -113,9 +137,13 @@ struct projection_spec {
     value_spec weight;  // units of the target port: mV (delta), pA (current), nS (conductance)
     value_spec delay;   // [ms]
     std::string receptor;  // target port name; empty: chosen by the sign of the weight
-    std::string synapse = "static";             // a synapse model: static or a plasticity rule
+    // A synapse model: static, sic (graded coupling: the target receives weight * the
+    // source's graded output, e.g. an astrocyte's SIC [pA], as current after `delay`; the
+    // weight is a plain number) or a plasticity rule.
+    std::string synapse = "static";
     std::map<std::string, value_spec> plasticity;  // the rule's parameters (canonical units)
     std::string modulator;  // three-factor rules: the name of a modulator
+    tripartite_spec tripartite;
     std::string where;
 };
 

@@ -43,7 +43,9 @@ std::vector<std::string> model_registry::names() const {
 }
 
 void model_registry::add(synapse_model model) {
-    auto taken = [&](const std::string& n) { return n == "static" || find_synapse(n) != nullptr; };
+    auto taken = [&](const std::string& n) {
+        return n == "static" || n == "sic" || find_synapse(n) != nullptr;
+    };
     if (taken(model.info.name)) {
         throw internal_error("synapse model '" + model.info.name + "' is registered twice");
     }
@@ -69,7 +71,7 @@ const synapse_model* model_registry::find_synapse(std::string_view name) const {
 }
 
 std::vector<std::string> model_registry::synapse_names() const {
-    std::vector<std::string> out{"static"};
+    std::vector<std::string> out{"static", "sic"};
     for (const auto& m: synapses_) {
         out.push_back(m.info.name);
     }

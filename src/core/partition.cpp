@@ -16,7 +16,7 @@ void partition::finish_setup(step_t now) {
         n_slots = std::max(n_slots, b.input_offset + b.count * b.n_ports);
     }
     input_.assign(n_slots, 0.0);
-    any_current_ = !currents.empty() || !noise.empty();
+    any_current_ = !currents.empty() || !noise.empty() || !sic.empty();
     if (any_current_) {
         base_current_.assign(n_neurons(), 0.0);
         current_.assign(n_neurons(), 0.0);
@@ -127,9 +127,12 @@ void partition::catch_up(step_t now) {
 //              blocks sweep (apply pending updates, prune the spike history) every interval;
 //   2. deliver: the calendar bucket of this step is walked: synaptic input into the slots,
 //               in canonical (spike step, source id) order;
-//   3. devices: Poisson events into the slots, noise into the currents;
+//   3. devices: Poisson events into the slots, noise into the currents, then the graded
+//               (sic) input: weight * output of the source at (t - delay)*dt, from rows of
+//               the graded buffer written in earlier epochs;
 //   4. advance: every block integrates over [t_n, t_n+1) and reports its spikes, which
-//               enter the spike history of plastic targets;
+//               enter the spike history of plastic targets; blocks with graded output write
+//               it (the value at t_n+1) into their columns of the graded buffer's row n+1;
 //   5. clear:   the input slots are zeroed for the next step.
 // Spikes are exchanged between partitions by the caller every min_delay steps (route()).
 void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& frames) {
@@ -165,13 +168,17 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
             } else {
                 std::span<const double> cur;
                 if (b.has_current) {
-                    const auto& src = noise.empty() ? base_current_ : current_;
+                    const auto& src = noise.empty() && sic.empty() ? base_current_ : current_;
                     cur = std::span<const double>(src.data() + b.neuron_offset, b.count);
                 }
                 spiked_.clear();
                 b.block->advance(now, in, cur, spiked_);
                 for (std::uint32_t local: spiked_) {
                     spikes_.push_back(spike_event{now, b.first_gid + local});
+                }
+                if (b.graded_column != static_cast<std::size_t>(-1)) {
+                    b.block->graded_output(
+                        std::span<double>(graded->row(now + 1) + b.graded_column, b.count));
                 }
             }
             for (std::uint32_t local: spiked_) {
@@ -364,7 +371,7 @@ std::size_t partition::apply_devices(step_t now) {
         }
         d.cached_pair = pair;
     }
-    if (!noise.empty()) {
+    if (!noise.empty() || !sic.empty()) {
         std::copy(base_current_.begin(), base_current_.end(), current_.begin());
         for (const auto& d: noise) {
             if (now < d.start || now >= d.stop) {
@@ -375,8 +382,28 @@ std::size_t partition::apply_devices(step_t now) {
                 current_[d.neurons[k]] += d.mean + d.std * rng.normal();
             }
         }
+        if (!sic.empty()) {
+            apply_sic(now);
+        }
     }
     return writes;
+}
+
+void partition::apply_sic(step_t now) {
+    const std::uint32_t* column = sic.column.data();
+    const std::uint32_t* neuron = sic.neuron.data();
+    const double* weight = sic.weight.data();
+    double* cur = current_.data();
+    for (std::size_t k = 0; k < sic.segment_delay.size(); ++k) {
+        const step_t n = now - static_cast<step_t>(sic.segment_delay[k]);
+        if (n <= 0) {
+            continue;  // no graded output exists before the first step
+        }
+        const double* row = graded->row(n);
+        for (std::uint32_t c = sic.segment_begin[k]; c < sic.segment_begin[k + 1]; ++c) {
+            cur[neuron[c]] += weight[c] * row[column[c]];
+        }
+    }
 }
 
 void partition::route(std::span<const spike_event> all) {

@@ -52,6 +52,9 @@ struct block_slot {
     bool has_current = false;       // some current device targets this block
     bool lazy = false;              // advanced only in steps where its neurons get input
     bool split_port = false;        // homeostasis on a one-port model: E and I slots, summed
+    // Models with graded output (astrocytes): the column of the block's first neuron in the
+    // graded buffer, written after every advance(); npos: none.
+    std::size_t graded_column = static_cast<std::size_t>(-1);
     std::unique_ptr<homeostasis_state> homeostasis;
     const model_info* info = nullptr;
     std::unique_ptr<neuron_block> block;
@@ -74,6 +77,41 @@ struct synapse_store {
         return row_segment.size() * 4 + segment_delay.size() * 4 + segment_begin.size() * 4 +
                target.size() * 4 + weight.size() * 4;
     }
+};
+
+// Graded coupling (docs/architecture.md): the graded output (an astrocyte's SIC [pA]) of
+// every neuron of a model with emits_graded, one column each, in a ring of rows indexed by
+// time: row n holds the outputs at t = n*dt, written by the owning partition right after
+// step n - 1. Shared by all partitions; each writes only its own neurons' columns, and reads
+// only rows written in earlier epochs (a sic delay is at least the epoch length), so there
+// are neither locks nor races, and the values read do not depend on the partitioning.
+// `rows` >= max sic delay + epoch length + 1: a row is not overwritten while it may be read.
+struct graded_buffer {
+    std::size_t width = 0;       // graded neurons in the network
+    step_t rows = 0;
+    std::vector<double> values;  // rows x width
+    double* row(step_t n) { return values.data() + static_cast<std::size_t>(n % rows) * width; }
+    const double* row(step_t n) const {
+        return values.data() + static_cast<std::size_t>(n % rows) * width;
+    }
+};
+
+// Incoming sic connections of a partition: in step t, target neuron i receives
+// sum over its connections of weight * (graded output of the source at t = (t - delay)*dt) as
+// external current [pA] (0 for times <= 0). Connections with the same (delay, target,
+// source) are merged into one (weights summed in canonical order); the rest are sorted by
+// (delay, target, source), which fixes the order of the sum into each target whatever the
+// partitioning. Segment k holds the connections of delay segment_delay[k].
+struct sic_store {
+    std::vector<std::uint32_t> segment_delay;  // [steps] >= 1
+    std::vector<std::uint32_t> segment_begin;  // n_segments + 1
+    std::vector<std::uint32_t> column;         // graded column of the source
+    std::vector<std::uint32_t> neuron;         // partition neuron index of the target
+    std::vector<double> weight;                // plain number
+    std::vector<neuron_id> source_gid;         // for inspection and hashing
+
+    std::size_t size() const { return weight.size(); }
+    bool empty() const { return weight.empty(); }
 };
 
 // NEST's poisson_generator: an independent Poisson train into each target neuron.
@@ -146,6 +184,8 @@ public:
     std::vector<std::size_t> plastic_projection;  // projection index of each plastic block
     std::vector<std::uint32_t> plastic_offset;
     post_history history;
+    sic_store sic;                     // graded input onto this partition's neurons
+    graded_buffer* graded = nullptr;   // the network's; set when any model has graded output
 
     // Call once after the fields above are filled, with the step the run starts at.
     void finish_setup(step_t now);
@@ -178,6 +218,8 @@ private:
     std::size_t deliver(step_t now);
     // Adds device input; returns how many slot writes it made.
     std::size_t apply_devices(step_t now);
+    // Adds this step's graded (sic) input to current_.
+    void apply_sic(step_t now);
     // Zeroes the input slots written in this step and empties the step's bucket.
     void clear_input(step_t now, std::size_t writes);
     // Input slots written by synapses in this step (sorted, unique) -> touched_slots_.
@@ -187,7 +229,7 @@ private:
 
     std::vector<double> input_;         // spike input slots, cleared after every step
     std::vector<double> base_current_;  // [pA] from dc/step devices, per partition neuron
-    std::vector<double> current_;       // [pA] base + noise for this step
+    std::vector<double> current_;       // [pA] base + noise + sic for this step
     bool any_current_ = false;
     std::vector<std::uint32_t> spiked_;  // scratch: block-local spikes of one block
     std::vector<spike_event> spikes_;    // this epoch's spikes, (step, gid) order

@@ -219,6 +219,12 @@ simulation::simulation(const experiment_spec& spec, const model_registry& models
     // The exchange period is the shortest delay: a spike of this epoch is never due in it.
     st.epoch = net.min_delay > 0 ? std::min(net.min_delay, max_epoch_steps) : max_epoch_steps;
     const step_t horizon = net.max_delay + st.epoch + 1;
+    if (net.graded) {
+        // Rows written in this epoch never alias rows read in it (partition.hpp).
+        net.graded->rows = net.max_sic_delay + st.epoch + 1;
+        net.graded->values.assign(static_cast<std::size_t>(net.graded->rows) * net.graded->width,
+                                  0.0);
+    }
     for (auto& p: net.partitions) {
         p->queue = calendar_queue(horizon);
         p->finish_setup(0);
@@ -241,7 +247,8 @@ simulation::simulation(const experiment_spec& spec, const model_registry& models
     for (std::size_t i = 0; i < net.populations.size(); ++i) {
         const auto& p = net.populations[i];
         st.layout.populations.push_back(population_layout{p.name, p.model->info.name, p.first_gid,
-                                                          p.size, p.spikes_recorded});
+                                                          p.size, p.spikes_recorded,
+                                                          p.model->info.emits_spikes});
         std::fill(st.pop_of.begin() + p.first_gid, st.pop_of.begin() + p.first_gid + p.size,
                   static_cast<std::uint32_t>(i));
         st.all_recorded = st.all_recorded && p.spikes_recorded;
@@ -303,6 +310,11 @@ simulation::simulation(const experiment_spec& spec, const model_registry& models
                                     : 0.0,
                  net.partitions.size(), threads, net.min_delay, net.max_delay,
                  st.report.build_seconds, static_cast<double>(st.report.peak_rss_bytes) / 1e6);
+    if (net.n_graded > 0) {
+        st.log->info("graded coupling: {} sources (astrocytes), {} sic connections, delays up to "
+                     "{} steps",
+                     net.n_graded, net.n_sic, net.max_sic_delay);
+    }
 }
 
 simulation::simulation(simulation&&) noexcept = default;
@@ -457,10 +469,10 @@ std::vector<synapse_weight> simulation::weights(std::string_view projection) {
     if (index == net.projections.size()) {
         throw error(fmt::format("no projection '{}'", projection));
     }
-    if (net.projections[index].rule == "static") {
-        throw error(fmt::format("projection '{}' is static: its weights are those it was built "
+    if (net.projections[index].rule == "static" || net.projections[index].rule == "sic") {
+        throw error(fmt::format("projection '{}' is {}: its weights are those it was built "
                                 "with",
-                                projection));
+                                projection, net.projections[index].rule));
     }
     std::vector<synapse_weight> out;
     for (auto& p: net.partitions) {
@@ -490,6 +502,60 @@ std::vector<synapse_weight> simulation::weights(std::string_view projection) {
                : a.target != b.target ? a.target < b.target
                                       : a.delay < b.delay;
     });
+    return out;
+}
+
+namespace {
+
+void sort_synapses(std::vector<synapse_weight>& out) {
+    std::stable_sort(out.begin(), out.end(), [](const synapse_weight& a, const synapse_weight& b) {
+        return a.source != b.source ? a.source < b.source
+               : a.target != b.target ? a.target < b.target
+                                      : a.delay < b.delay;
+    });
+}
+
+}  // namespace
+
+std::vector<synapse_weight> simulation::static_synapses() const {
+    std::vector<synapse_weight> out;
+    for (const auto& p: impl_->net.partitions) {
+        const auto& st = p->synapses;
+        for (std::size_t src = 0; src + 1 < st.row_segment.size(); ++src) {
+            for (std::uint32_t k = st.row_segment[src]; k < st.row_segment[src + 1]; ++k) {
+                for (std::uint32_t s = st.segment_begin[k]; s < st.segment_begin[k + 1]; ++s) {
+                    const std::uint32_t slot = st.target[s];
+                    neuron_id gid = 0;
+                    for (const auto& b: p->blocks) {
+                        if (slot >= b.input_offset && slot < b.input_offset + b.count * b.n_ports) {
+                            gid = b.first_gid +
+                                  static_cast<neuron_id>((slot - b.input_offset) / b.n_ports);
+                        }
+                    }
+                    out.push_back(synapse_weight{static_cast<neuron_id>(src), gid,
+                                                 static_cast<step_t>(st.segment_delay[k]),
+                                                 static_cast<double>(st.weight[s])});
+                }
+            }
+        }
+    }
+    sort_synapses(out);
+    return out;
+}
+
+std::vector<synapse_weight> simulation::sic_connections() const {
+    std::vector<synapse_weight> out;
+    for (const auto& p: impl_->net.partitions) {
+        const auto& sic = p->sic;
+        for (std::size_t k = 0; k < sic.segment_delay.size(); ++k) {
+            for (std::uint32_t c = sic.segment_begin[k]; c < sic.segment_begin[k + 1]; ++c) {
+                out.push_back(synapse_weight{sic.source_gid[c], p->first_gid + sic.neuron[c],
+                                             static_cast<step_t>(sic.segment_delay[k]),
+                                             sic.weight[c]});
+            }
+        }
+    }
+    sort_synapses(out);
     return out;
 }
 
@@ -530,6 +596,21 @@ std::uint64_t simulation::connectivity_hash() const {
                     x ^= mix64(h);
                     ++n;
                 }
+            }
+        }
+        // sic connections: (source, target, weight bits, delay), marked apart from synapses.
+        const auto& sic = p->sic;
+        for (std::size_t k = 0; k < sic.segment_delay.size(); ++k) {
+            for (std::uint32_t c = sic.segment_begin[k]; c < sic.segment_begin[k + 1]; ++c) {
+                std::uint64_t wbits = 0;
+                std::memcpy(&wbits, &sic.weight[c], sizeof wbits);
+                std::uint64_t h = mix64(0x51c0000000000000ULL ^ sic.source_gid[c]);
+                h = mix64(h ^ (p->first_gid + sic.neuron[c]));
+                h = mix64(h ^ wbits);
+                h = mix64(h ^ sic.segment_delay[k]);
+                sum += h;
+                x ^= mix64(h);
+                ++n;
             }
         }
     }

@@ -320,6 +320,8 @@ private:
     projection_spec read_projection(const entry& e);
     void read_plasticity(projection_spec& proj, const yaml_map& params, const synapse_model& rule,
                          const std::vector<dimension>& weight_dims);
+    void read_tripartite(projection_spec& proj, const YAML::Node& n, const string& path,
+                         const population_ref& target);
     void read_edges(projection_spec& proj, const YAML::Node& n, const string& path,
                     const population_ref& source, const population_ref& target,
                     const std::vector<dimension>& weight_dims);
@@ -1283,7 +1285,7 @@ projection_spec loader::read_projection(const entry& e) {
     std::vector<string_view> common{"source",  "target",         "rule",
                                     "weight",  "delay",          "receptor",
                                     "synapse", "allow_autapses", "allow_multapses",
-                                    "plasticity", "modulator"};
+                                    "plasticity", "modulator", "tripartite"};
     std::vector<string_view> every = common;
     for (auto r: all_rules) {
         for (auto k: rule_keys(r)) {
@@ -1301,10 +1303,36 @@ projection_spec loader::read_projection(const entry& e) {
     const population_ref& target = populations_[population_at(target_node, sub(path, "target"))];
     proj.source = source.name;
     proj.target = target.name;
+    const model_info& source_info = source.model->info;
     const model_info& target_info = target.model->info;
-    if (target_info.ports.empty()) {
-        fail(target_node, sub(path, "target") + ": population '" + target.name + "' (model " +
-                              target_info.name + ") has no input ports and cannot be a target");
+    // synapse: sic (graded coupling) connects a graded output to a neuron's current.
+    const entry* synapse_entry = m.find("synapse");
+    const bool sic = synapse_entry != nullptr && synapse_entry->value.IsScalar() &&
+                     synapse_entry->value.Scalar() == "sic";
+    if (sic) {
+        if (!source_info.emits_graded) {
+            fail(source_node, sub(path, "source") + ": synapse: sic needs a source with graded "
+                                  "output (astrocytes, e.g. astrocyte_lr_1994); population '" +
+                                  source.name + "' (model " + source_info.name + ") has none");
+        }
+        if (!target_info.accepts_current || !target_info.emits_spikes) {
+            fail(target_node, sub(path, "target") + ": population '" + target.name + "' (model " +
+                                  target_info.name +
+                                  ") takes no sic input: sic connections need a neuron model "
+                                  "that accepts current");
+        }
+    } else {
+        if (!source_info.emits_spikes) {
+            fail(source_node, sub(path, "source") + ": population '" + source.name + "' (model " +
+                                  source_info.name +
+                                  ") emits no spikes; its output reaches neurons through "
+                                  "synapse: sic");
+        }
+        if (target_info.ports.empty()) {
+            fail(target_node, sub(path, "target") + ": population '" + target.name + "' (model " +
+                                  target_info.name +
+                                  ") has no input ports and cannot be a target");
+        }
     }
 
     // The rule, and the keys that only other rules read.
@@ -1344,7 +1372,13 @@ projection_spec loader::read_projection(const entry& e) {
 
     // Receptor and the weight dimensions it allows.
     std::vector<dimension> weight_dims;
-    if (const entry* r = m.find("receptor")) {
+    if (const entry* r = m.find("receptor"); r != nullptr && sic) {
+        fail(r->key_node, sub(path, "receptor") + ": sic connections have no receptor (the "
+                                                  "target receives current)");
+    }
+    if (sic) {
+        // a plain number: the target receives weight * the source's output [pA]
+    } else if (const entry* r = m.find("receptor")) {
         const string r_path = sub(path, "receptor");
         const string& port = text_at(r->value, r_path, "a port name");
         if (target_info.ports_by_sign) {
@@ -1458,7 +1492,12 @@ projection_spec loader::read_projection(const entry& e) {
                                    "only all_to_all, one_to_one and from_list have; use a "
                                    "constant or a distribution";
     }
-    proj.weight = value_at(required(m, "weight"), sub(path, "weight"), weight_rule);
+    if (sic && m.find("weight") == nullptr) {
+        proj.weight = value_spec::constant_of(1.0);  // NEST's sic_connection default
+        proj.weight.where = proj.where;
+    } else {
+        proj.weight = value_at(required(m, "weight"), sub(path, "weight"), weight_rule);
+    }
     value_rule delay_rule = weight_rule;
     delay_rule.dims = {dimension::time};
     delay_rule.delay = true;
@@ -1471,7 +1510,9 @@ projection_spec loader::read_projection(const entry& e) {
     const synapse_model* synapse_rule = nullptr;
     if (const entry* s = m.find("synapse")) {
         const string& synapse = text_at(s->value, sub(path, "synapse"), "a synapse model");
-        if (synapse != "static") {
+        if (synapse == "sic") {
+            proj.synapse = "sic";
+        } else if (synapse != "static") {
             synapse_rule = models_.find_synapse(synapse);
             if (synapse_rule == nullptr) {
                 fail(s->value, sub(path, "synapse") + ": unknown synapse model '" + synapse +
@@ -1482,8 +1523,8 @@ projection_spec loader::read_projection(const entry& e) {
     }
     if (const entry* pl = m.find("plasticity")) {
         if (synapse_rule == nullptr) {
-            fail(pl->key_node, sub(path, "plasticity") +
-                                   ": static synapses have no plasticity; set 'synapse' to a rule "
+            fail(pl->key_node, sub(path, "plasticity") + ": " + proj.synapse +
+                                   " synapses have no plasticity; set 'synapse' to a rule "
                                    "(" + join(models_.synapse_names()) + ")");
         }
         read_plasticity(proj, as_map(pl->value, sub(path, "plasticity")), *synapse_rule,
@@ -1508,7 +1549,97 @@ projection_spec loader::read_projection(const entry& e) {
         fail(m.node, "missing required key 'modulator' in '" + path + "' (rule " +
                          synapse_rule->info.name + " needs one of the experiment's modulators)");
     }
+    if (const entry* t = m.find("tripartite")) {
+        if (sic) {
+            fail(t->key_node, sub(path, "tripartite") +
+                                  ": a sic projection cannot be paired with astrocytes");
+        }
+        read_tripartite(proj, t->value, sub(path, "tripartite"), target);
+    }
     return proj;
+}
+
+// projection.tripartite: {astrocytes, p, pool_type, pool_size, third_in: {weight, delay},
+// third_out: {weight, delay}}. Sizes of block pools are checked by the builder.
+void loader::read_tripartite(projection_spec& proj, const YAML::Node& n, const string& path,
+                             const population_ref& target) {
+    const yaml_map m = as_map(n, path);
+    check_keys(m, {"astrocytes", "p", "pool_type", "pool_size", "third_in", "third_out"});
+    tripartite_spec& t = proj.tripartite;
+    t.enabled = true;
+    t.where = where(m.node);
+    const YAML::Node& astro_node = required(m, "astrocytes");
+    const population_ref& astro = populations_[population_at(astro_node, sub(path, "astrocytes"))];
+    const model_info& ainfo = astro.model->info;
+    if (!ainfo.emits_graded) {
+        fail(astro_node, sub(path, "astrocytes") + ": population '" + astro.name + "' (model " +
+                             ainfo.name +
+                             ") has no graded output to send to the targets (use an astrocyte "
+                             "model such as astrocyte_lr_1994)");
+    }
+    const model_info& tinfo = target.model->info;
+    if (!tinfo.accepts_current || !tinfo.emits_spikes) {
+        fail(m.node, path + ": the target population '" + target.name + "' (model " + tinfo.name +
+                         ") takes no sic input (third_out needs a neuron model that accepts "
+                         "current)");
+    }
+    t.astrocytes = astro.name;
+    if (const entry* p = m.find("p")) {
+        t.p = quantity_at(p->value, sub(path, "p"), {}).value;
+        if (!(t.p >= 0 && t.p <= 1)) {
+            fail(p->value, sub(path, "p") + " must be in [0, 1], got " + p->value.Scalar());
+        }
+    }
+    if (const entry* pt = m.find("pool_type")) {
+        const string& type = text_at(pt->value, sub(path, "pool_type"), "random or block");
+        if (type == "random") {
+            t.pool_type = tripartite_spec::pool::random;
+        } else if (type == "block") {
+            t.pool_type = tripartite_spec::pool::block;
+        } else {
+            fail(pt->value, sub(path, "pool_type") + " must be random or block, got " +
+                                shown(pt->value));
+        }
+    }
+    if (const entry* k = m.find("pool_size")) {
+        t.pool_size = integer_at(k->value, sub(path, "pool_size"), 1, astro.size);
+    }
+    const string no_list = "a list needs one value per connection in a known order, and the "
+                           "paired connections are only known when they are drawn; use a "
+                           "constant or a distribution";
+    // The astrocyte's port takes the third_in weights (ip3: plain numbers).
+    std::vector<dimension> in_dims;
+    for (const auto& port: ainfo.ports) {
+        if (port.weight_dim != dimension::none &&
+            std::find(in_dims.begin(), in_dims.end(), port.weight_dim) == in_dims.end()) {
+            in_dims.push_back(port.weight_dim);
+        }
+    }
+    auto read_side = [&](string_view key, const std::vector<dimension>& dims, value_spec& weight,
+                         value_spec& delay) {
+        const entry* e = m.find(key);
+        if (e == nullptr) {
+            return;
+        }
+        const string side = sub(path, key);
+        const yaml_map sm = as_map(e->value, side);
+        check_keys(sm, {"weight", "delay"});
+        value_rule w_rule;
+        w_rule.dims = dims;
+        w_rule.list_message = no_list;
+        if (const entry* w = sm.find("weight")) {
+            weight = value_at(w->value, sub(side, "weight"), w_rule);
+        }
+        value_rule d_rule;
+        d_rule.dims = {dimension::time};
+        d_rule.delay = true;
+        d_rule.list_message = no_list;
+        if (const entry* d = sm.find("delay")) {
+            delay = value_at(d->value, sub(side, "delay"), d_rule);
+        }
+    };
+    read_side("third_in", in_dims, t.in_weight, t.in_delay);
+    read_side("third_out", {}, t.out_weight, t.out_delay);
 }
 
 // A rule's parameters: one value each (no distributions); units as the rule declares them, or
@@ -1933,16 +2064,24 @@ record_spec loader::read_record(const yaml_map& root,
     }
     if (spikes == nullptr || (spikes->value.IsScalar() && spikes->value.Scalar() == "all")) {
         for (const auto& p: populations_) {
-            rec.spikes.push_back(p.name);
+            if (p.model->info.emits_spikes) {  // astrocytes have no spikes to record
+                rec.spikes.push_back(p.name);
+            }
         }
     } else if (spikes->value.IsScalar() && spikes->value.Scalar() == "none") {
         // nothing recorded
     } else if (spikes->value.IsSequence()) {
         for (std::size_t i = 0; i < spikes->value.size(); ++i) {
             const YAML::Node& n = spikes->value[i];
-            const string& name = populations_[population_at(n, item("record.spikes", i))].name;
+            const population_ref& pop = populations_[population_at(n, item("record.spikes", i))];
+            const string& name = pop.name;
             if (std::find(rec.spikes.begin(), rec.spikes.end(), name) != rec.spikes.end()) {
                 fail(n, item("record.spikes", i) + ": population '" + name + "' is listed twice");
+            }
+            if (!pop.model->info.emits_spikes) {
+                fail(n, item("record.spikes", i) + ": population '" + name + "' (model " +
+                            pop.model->info.name +
+                            ") emits no spikes; record its state with a report");
             }
             rec.spikes.push_back(name);
         }
@@ -1970,7 +2109,7 @@ record_spec loader::read_record(const yaml_map& root,
                     if (p.name == e.key) {
                         proj = &p;
                     }
-                    if (p.synapse != "static") {
+                    if (p.synapse != "static" && p.synapse != "sic") {
                         plastic.push_back(p.name);
                     }
                 }
@@ -1979,9 +2118,9 @@ record_spec loader::read_record(const yaml_map& root,
                 if (proj == nullptr) {
                     fail(e.key_node, path + ": no projection '" + e.key + "'; " + choices);
                 }
-                if (proj->synapse == "static") {
-                    fail(e.key_node, path + ": projection '" + e.key +
-                                         "' is static (its weights never change); " + choices);
+                if (proj->synapse == "static" || proj->synapse == "sic") {
+                    fail(e.key_node, path + ": projection '" + e.key + "' is " + proj->synapse +
+                                         " (its weights never change); " + choices);
                 }
                 const yaml_map wm = as_map(e.value, path);
                 check_keys(wm, {"interval", "start", "stop"});

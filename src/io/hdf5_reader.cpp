@@ -346,6 +346,8 @@ spike_data read_spikes(const std::string& path, const std::string& population) {
 
 namespace {
 
+report_summary report_metadata_at(const reader& r, const std::string& base);
+
 // Checks the report group of `population` and reads everything but the data and node ids.
 report_summary report_metadata(const reader& r, const std::string& population) {
     const std::string base = "/report/" + population;
@@ -358,6 +360,14 @@ report_summary report_metadata(const reader& r, const std::string& population) {
         r.fail(fmt::format(
             "no report of population '{}' (no group {}; reported populations: {})", population,
             base, available.empty() ? "none" : fmt::format("{}", fmt::join(available, ", "))));
+    }
+    return report_metadata_at(r, base);
+}
+
+// The report in group `base` (SONATA report layout), everything but data and node ids.
+report_summary report_metadata_at(const reader& r, const std::string& base) {
+    if (!r.exists(base + "/data")) {
+        r.fail(fmt::format("no report in group {} (no {}/data)", base, base));
     }
     report_summary out;
     const handle dset = r.open_dataset(base + "/data");
@@ -405,10 +415,15 @@ report_summary summarize_report(const std::string& path, const std::string& popu
     return report_metadata(r, population);
 }
 
-report_data read_report(const std::string& path, const std::string& population) {
+report_summary summarize_report_at(const std::string& path, const std::string& group) {
     const reader r(path);
-    const report_summary meta = report_metadata(r, population);
-    const std::string base = "/report/" + population;
+    return report_metadata_at(r, group);
+}
+
+namespace {
+
+report_data read_report_group(const reader& r, const report_summary& meta,
+                              const std::string& base) {
     report_data out;
     out.n_frames = meta.n_frames;
     out.t_start = meta.t_start;
@@ -420,6 +435,18 @@ report_data read_report(const std::string& path, const std::string& population) 
     out.data.resize(meta.n_frames * meta.n_nodes);
     out.node_ids = r.read_all<std::uint64_t>(base + "/mapping/node_ids", H5T_NATIVE_UINT64);
     return out;
+}
+
+}  // namespace
+
+report_data read_report(const std::string& path, const std::string& population) {
+    const reader r(path);
+    return read_report_group(r, report_metadata(r, population), "/report/" + population);
+}
+
+report_data read_report_at(const std::string& path, const std::string& group) {
+    const reader r(path);
+    return read_report_group(r, report_metadata_at(r, group), group);
 }
 
 weight_data read_weights(const std::string& path, const std::string& projection) {

@@ -45,6 +45,9 @@ struct report_data {
 // The report of `population` in the file at `path` (for a report in a sibling file, pass
 // that file: run_info::reports[i].file, relative to the main file's directory).
 report_data read_report(const std::string& path, const std::string& population);
+// The report in group `group` of the file, e.g. an astrocyte report
+// "/astrocytes/<population>/<variable>" (run_info::reports[i].path).
+report_data read_report_at(const std::string& path, const std::string& group);
 
 // Everything of read_report but the data and node ids.
 struct report_summary {
@@ -57,6 +60,7 @@ struct report_summary {
     std::string variable;
 };
 report_summary summarize_report(const std::string& path, const std::string& population);
+report_summary summarize_report_at(const std::string& path, const std::string& group);
 
 struct population_info {
     std::string name;
@@ -74,7 +78,8 @@ struct report_info {
     std::string variable;
     std::string unit;
     std::string file;  // file name, relative to the main file's directory
-    std::string path;  // group in that file, "/report/<population>"
+    std::string path;  // group in that file: "/report/<population>", or for astrocytes
+                       // "/astrocytes/<population>/<variable>"
 };
 
 struct run_info {

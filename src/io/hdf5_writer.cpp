@@ -90,6 +90,26 @@ handle make_group(hid_t loc, const std::string& name, const std::string& file) {
             H5Gclose};
 }
 
+// Group `name` of `loc`, created if it does not exist yet.
+handle open_or_make_group(hid_t loc, const std::string& name, const std::string& file) {
+    const htri_t exists = H5Lexists(loc, name.c_str(), H5P_DEFAULT);
+    check_status(exists < 0 ? -1 : 0, file, "cannot look up group '" + name + "'");
+    if (exists > 0) {
+        return {check_id(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), file,
+                         "cannot open group '" + name + "'"),
+                H5Gclose};
+    }
+    return make_group(loc, name, file);
+}
+
+// Where a report lives in its file: /report/<population> (SONATA), or, for populations that
+// emit no spikes (astrocytes), /astrocytes/<population>/<variable> with the same layout.
+std::string report_group_path(const run_layout& layout, const report_layout& rep) {
+    const auto& pop = layout.populations[rep.population];
+    return pop.emits_spikes ? "/report/" + pop.name
+                            : "/astrocytes/" + pop.name + "/" + rep.variable;
+}
+
 // Replaces attribute `name` of `obj` (if any) with `value`.
 void write_attribute(hid_t obj, const std::string& name, hid_t file_type, hid_t space,
                      hid_t mem_type, const void* value, const std::string& file) {
@@ -482,21 +502,19 @@ struct hdf5_sink::state {
         const auto& pop = layout.populations[rep.population];
         const std::string& file = files[file_index].path;
         const hid_t file_id = files[file_index].file.get();
-        handle report_group;
-        {
-            const htri_t exists = H5Lexists(file_id, "report", H5P_DEFAULT);
-            check_status(exists < 0 ? -1 : 0, file, "cannot look up /report");
-            report_group = exists > 0 ? handle{check_id(H5Gopen2(file_id, "report", H5P_DEFAULT),
-                                                        file, "cannot open /report"),
-                                               H5Gclose}
-                                      : make_group(file_id, "report", file);
-        }
         report_output out;
         out.file = file_index;
         out.width = rep.node_ids.size();
         out.t_start = static_cast<double>(rep.start_step) * layout.dt;
         out.dt = static_cast<double>(rep.interval_steps) * layout.dt;
-        out.group = make_group(report_group.get(), pop.name, file);
+        if (pop.emits_spikes) {
+            const handle report_group = open_or_make_group(file_id, "report", file);
+            out.group = make_group(report_group.get(), pop.name, file);
+        } else {
+            const handle astro_group = open_or_make_group(file_id, "astrocytes", file);
+            const handle pop_group = open_or_make_group(astro_group.get(), pop.name, file);
+            out.group = make_group(pop_group.get(), rep.variable, file);
+        }
         write_string_attribute(out.group.get(), "report", rep.name, file);
 
         const auto width = static_cast<hsize_t>(out.width);
@@ -624,7 +642,7 @@ struct hdf5_sink::state {
             r_var.push_back(rep.variable);
             r_unit.push_back(rep.unit);
             r_file.push_back(report_files[r]);
-            r_path.push_back("/report/" + pop);
+            r_path.push_back(report_group_path(layout, rep));
         }
         write_strings(table.get(), "name", r_name, file);
         write_strings(table.get(), "population", r_pop, file);
@@ -783,10 +801,13 @@ void hdf5_sink::begin(const run_layout& layout) {
         validate_name(pop.name, "population");
     }
     // The first report of a population goes into the main file, every further one into a
-    // sibling file of its own (SONATA: one report per population per file).
+    // sibling file of its own (SONATA: one report per population per file). Astrocyte
+    // reports are grouped by variable (/astrocytes/<population>/<variable>): the first report
+    // of each (population, variable) goes into the main file.
     std::vector<std::size_t> file_of(layout.reports.size(), 0);
     std::vector<std::string> paths{path_};
     std::vector<bool> population_has_report(layout.populations.size(), false);
+    std::vector<std::string> astro_paths_used;
     for (std::size_t r = 0; r < layout.reports.size(); ++r) {
         const auto& rep = layout.reports[r];
         if (rep.population >= layout.populations.size()) {
@@ -807,12 +828,22 @@ void hdf5_sink::begin(const run_layout& layout) {
                 throw glia::error(fmt::format("report name '{}' is used twice", rep.name));
             }
         }
-        if (population_has_report[rep.population]) {
+        bool taken = false;
+        if (layout.populations[rep.population].emits_spikes) {
+            taken = population_has_report[rep.population];
+            population_has_report[rep.population] = true;
+        } else {
+            validate_name(rep.variable, "variable");
+            const std::string where = report_group_path(layout, rep);
+            taken = std::find(astro_paths_used.begin(), astro_paths_used.end(), where) !=
+                    astro_paths_used.end();
+            astro_paths_used.push_back(where);
+        }
+        if (taken) {
             validate_name(rep.name, "report");
             file_of[r] = paths.size();
             paths.push_back(sibling_report_path(path_, rep.name));
         }
-        population_has_report[rep.population] = true;
     }
     for (const auto& p: paths) {
         check_writable(p);

@@ -106,7 +106,8 @@ std::string inspect(const std::string& path) {
     for (const auto& rep: run.reports) {
         const std::string file = (dir / rep.file).string();
         try {
-            const report_summary s = summarize_report(file, rep.population);
+            const report_summary s = rep.path.empty() ? summarize_report(file, rep.population)
+                                                      : summarize_report_at(file, rep.path);
             last_time = std::max(last_time, s.n_frames > 0 ? s.t_stop : 0.0);
             report_rows.push_back(
                 {rep.name, rep.population, rep.variable, s.units, fmt::format("{}", s.n_frames),

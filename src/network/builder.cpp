@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <oneapi/tbb/blocked_range.h>
@@ -253,6 +255,21 @@ std::vector<std::vector<step_t>> spike_steps_of(const population_spec& ps, doubl
     return out;
 }
 
+// The tripartite part of a projection (tripartite_spec), lowered.
+struct third_rt {
+    const population_rt* astro = nullptr;
+    std::size_t astro_index = 0;          // population index
+    int port = -1;                        // astrocyte port of third_in (-1: by sign)
+    double p = 1;
+    bool random = true;                   // pool type
+    std::uint64_t pool_size = 1;
+    std::uint64_t targets_per_astro = 1;  // block pools with pool_size 1
+    value_spec in_delay, out_delay;       // resolved: NaN -> the projection's delay
+    step_t in_constant_delay = 0, out_constant_delay = 0;  // > 0 for constants
+    std::uint64_t pair_key = 0, in_weight_key = 0, in_delay_key = 0;
+    std::uint64_t out_weight_key = 0, out_delay_key = 0, pool_key = 0;
+};
+
 // A projection after its references and values are checked.
 struct projection_rt {
     const projection_spec* spec = nullptr;
@@ -267,7 +284,58 @@ struct projection_rt {
     const synapse_model* rule = nullptr;  // nullptr: static synapses
     value_table rule_params;
     std::ptrdiff_t modulator = -1;        // index into network::modulators
+    bool sic = false;                     // synapse: sic (graded coupling)
+    bool has_third = false;               // tripartite: pairs with astrocytes
+    third_rt third;
 };
+
+// Refuses weights that port `port` of `info` does not take (port_info::weight_range), as far
+// as they are known before drawing: constants, list entries, the bounds of distributions.
+void check_weight_range(const value_spec& v, const model_info& info, std::size_t port,
+                        const std::string& what) {
+    const port_info& pi = info.ports[port];
+    const value_range r = pi.weight_range;
+    if (r == value_range::any) {
+        return;
+    }
+    const std::string takes = fmt::format("{}: port {} of model {} takes only weights {}", what,
+                                          pi.name, info.name, range_text(r));
+    const bool upper = r == value_range::unit_interval;
+    switch (v.type) {
+    case value_spec::kind::constant:
+        if (!in_range(v.value, r)) {
+            fail(v.where, fmt::format("{}, got {}", takes, v.value));
+        }
+        return;
+    case value_spec::kind::list:
+        for (std::size_t i = 0; i < v.values.size(); ++i) {
+            if (!in_range(v.values[i], r)) {
+                fail(v.where, fmt::format("{}, got {} (entry {})", takes, v.values[i], i));
+            }
+        }
+        return;
+    case value_spec::kind::uniform:
+        if (!in_range(v.low, r) || (upper && !(v.high <= 1))) {
+            fail(v.where, fmt::format("{}; a uniform on [{}, {}) draws others", takes, v.low,
+                                      v.high));
+        }
+        return;
+    case value_spec::kind::normal:
+        if (!in_range(v.min, r) || (upper && !(v.max <= 1))) {
+            fail(v.where, fmt::format("{}; a normal needs min{} within that range (draws "
+                                      "outside [min, max] are redrawn), got min = {}{}",
+                                      takes, upper ? " and max" : "", v.min,
+                                      upper ? fmt::format(", max = {}", v.max) : ""));
+        }
+        return;
+    case value_spec::kind::lognormal:  // > 0 already
+        if (upper && !(v.max <= 1)) {
+            fail(v.where, fmt::format("{}; a lognormal needs max <= 1, got max = {}", takes,
+                                      v.max));
+        }
+        return;
+    }
+}
 
 int choose_port(const model_info& info, const std::string& receptor, const std::string& where,
                 const std::string& what) {
@@ -337,6 +405,117 @@ value_table lower_rule_params(const projection_spec& ps, const model_info& info,
     return t;
 }
 
+// Checks and lowers projection.tripartite (NEST's third_factor_bernoulli_with_pool; the block
+// pool rules and their messages follow NEST's ThirdBernoulliWithPoolBuilder).
+void lower_tripartite(projection_rt& r, const experiment_spec& spec,
+                      const std::vector<population_rt>& pops) {
+    const projection_spec& ps = *r.spec;
+    const tripartite_spec& tp = ps.tripartite;
+    const std::string what = "projections." + ps.name + ".tripartite";
+    const std::string& at = tp.where.empty() ? ps.where : tp.where;
+    third_rt& t = r.third;
+    r.has_third = true;
+    if (r.sic) {
+        fail(at, fmt::format("{}: a sic projection cannot be paired with astrocytes", what));
+    }
+    t.astro = &population_named(pops, tp.astrocytes, at, what + ".astrocytes");
+    t.astro_index = static_cast<std::size_t>(t.astro - pops.data());
+    const model_info& ainfo = t.astro->model->info;
+    const model_info& tinfo = r.target->model->info;
+    if (!ainfo.emits_graded) {
+        fail(at, fmt::format("{}.astrocytes: population '{}' (model {}) has no graded output to "
+                             "send to the targets (use an astrocyte model such as "
+                             "astrocyte_lr_1994)",
+                             what, t.astro->name, ainfo.name));
+    }
+    if (!tinfo.accepts_current || !tinfo.emits_spikes) {
+        fail(at, fmt::format("{}: the target population '{}' (model {}) takes no sic input "
+                             "(third_out needs a neuron model that accepts current)",
+                             what, r.target->name, tinfo.name));
+    }
+    if (!(tp.p >= 0 && tp.p <= 1)) {
+        fail(at, fmt::format("{}.p must be in [0, 1], got {}", what, tp.p));
+    }
+    t.p = tp.p;
+    t.random = tp.pool_type == tripartite_spec::pool::random;
+    const std::uint64_t n_astro = t.astro->size;
+    const std::uint64_t n_target = r.target->size;
+    t.pool_size = tp.pool_size == 0 ? n_astro : tp.pool_size;
+    if (t.pool_size > n_astro) {
+        fail(at, fmt::format("{}.pool_size = {} exceeds the {} astrocytes of population '{}' "
+                             "(1 <= pool_size <= the astrocyte population's size)",
+                             what, t.pool_size, n_astro, t.astro->name));
+    }
+    if (!t.random) {
+        if (t.pool_size == 1) {
+            if (n_target % n_astro != 0) {
+                fail(at, fmt::format("{}: block pools with pool_size 1 need the target "
+                                     "population's size to be a multiple of the astrocyte "
+                                     "population's: '{}' has {} neurons, '{}' {} astrocytes "
+                                     "(or use pool_type: random)",
+                                     what, r.target->name, n_target, t.astro->name, n_astro));
+            }
+            t.targets_per_astro = n_target / n_astro;
+        } else if (n_target * t.pool_size != n_astro) {
+            fail(at, fmt::format("{}: block pools with pool_size {} > 1 need (target size) x "
+                                 "pool_size == (astrocyte population size): {} x {} = {}, but "
+                                 "'{}' has {} astrocytes (or use pool_type: random)",
+                                 what, t.pool_size, n_target, t.pool_size,
+                                 n_target * t.pool_size, t.astro->name, n_astro));
+        }
+    }
+    const double dt = spec.simulation.dt;
+    // third_in: a spike synapse onto the astrocyte's port.
+    t.port = choose_port(ainfo, "", at, what + ".third_in");
+    const std::string in_w = what + ".third_in.weight";
+    const std::string out_w = what + ".third_out.weight";
+    auto no_list = [&](const value_spec& v, const std::string& key) {
+        if (v.type == value_spec::kind::list) {
+            fail(v.where.empty() ? at : v.where,
+                 fmt::format("{}: a list needs one value per connection in a known order, and "
+                             "the paired connections are only known when they are drawn; use "
+                             "a constant or a distribution",
+                             key));
+        }
+    };
+    no_list(tp.in_weight, in_w);
+    no_list(tp.out_weight, out_w);
+    check_dimension(tp.in_weight, ainfo.ports[t.port < 0 ? 0 : t.port].weight_dim, in_w);
+    if (t.port >= 0) {
+        check_weight_range(tp.in_weight, ainfo, static_cast<std::size_t>(t.port), in_w);
+    }
+    check_dimension(tp.out_weight, dimension::none, out_w);
+    auto resolve_delay = [&](const value_spec& d, const std::string& key) {
+        if (d.is_constant() && std::isnan(d.value)) {
+            if (ps.delay.type == value_spec::kind::list) {
+                fail(at, fmt::format("{}: needed, because the projection's delays are a list",
+                                     key));
+            }
+            return ps.delay;  // the projection's
+        }
+        no_list(d, key);
+        check_delay_spec(d, dt, key);
+        return d;
+    };
+    t.in_delay = resolve_delay(tp.in_delay, what + ".third_in.delay");
+    t.out_delay = resolve_delay(tp.out_delay, what + ".third_out.delay");
+    // Constants are checked on the grid; draws from distributions are rounded to it.
+    t.in_constant_delay = t.in_delay.is_constant()
+                              ? delay_steps(t.in_delay.value, dt, true, t.in_delay.where)
+                              : 0;
+    t.out_constant_delay = t.out_delay.is_constant()
+                               ? delay_steps(t.out_delay.value, dt, true, t.out_delay.where)
+                               : 0;
+    const std::uint64_t seed = spec.simulation.seed;
+    const std::uint64_t tag = 8 * static_cast<std::uint64_t>(r.index);
+    t.pair_key = stream_key(seed, stream::tripartite, tag);
+    t.in_weight_key = stream_key(seed, stream::tripartite, tag + 1);
+    t.in_delay_key = stream_key(seed, stream::tripartite, tag + 2);
+    t.out_weight_key = stream_key(seed, stream::tripartite, tag + 3);
+    t.out_delay_key = stream_key(seed, stream::tripartite, tag + 4);
+    t.pool_key = stream_key(seed, stream::tripartite, (std::uint64_t{1} << 32) + t.astro_index);
+}
+
 std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                                              const std::vector<population_rt>& pops,
                                              const model_registry& models) {
@@ -351,12 +530,45 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
         r.index = i;
         r.source = &population_named(pops, ps.source, ps.where, what + ".source");
         r.target = &population_named(pops, ps.target, ps.where, what + ".target");
+        const model_info& sinfo = r.source->model->info;
         const model_info& tinfo = r.target->model->info;
-        r.port = choose_port(tinfo, ps.receptor, ps.where, what);
-        check_dimension(ps.weight, tinfo.ports[r.port < 0 ? 0 : r.port].weight_dim,
-                        what + ".weight");
+        r.sic = ps.synapse == "sic";
+        if (r.sic) {
+            if (!sinfo.emits_graded) {
+                fail(ps.where, fmt::format("{}.source: synapse: sic needs a source with graded "
+                                           "output (astrocytes, e.g. astrocyte_lr_1994); "
+                                           "population '{}' (model {}) has none",
+                                           what, r.source->name, sinfo.name));
+            }
+            if (!tinfo.accepts_current || !tinfo.emits_spikes) {
+                fail(ps.where, fmt::format("{}.target: population '{}' (model {}) takes no sic "
+                                           "input: sic connections need a neuron model that "
+                                           "accepts current",
+                                           what, r.target->name, tinfo.name));
+            }
+            if (!ps.receptor.empty()) {
+                fail(ps.where, fmt::format("{}.receptor: sic connections have no receptor (the "
+                                           "target receives current)",
+                                           what));
+            }
+            check_dimension(ps.weight, dimension::none, what + ".weight");
+        } else {
+            if (!sinfo.emits_spikes) {
+                fail(ps.where, fmt::format("{}.source: population '{}' (model {}) emits no "
+                                           "spikes; its output reaches neurons through "
+                                           "synapse: sic",
+                                           what, r.source->name, sinfo.name));
+            }
+            r.port = choose_port(tinfo, ps.receptor, ps.where, what);
+            check_dimension(ps.weight, tinfo.ports[r.port < 0 ? 0 : r.port].weight_dim,
+                            what + ".weight");
+            if (r.port >= 0) {
+                check_weight_range(ps.weight, tinfo, static_cast<std::size_t>(r.port),
+                                   what + ".weight");
+            }
+        }
         check_delay_spec(ps.delay, dt, what + ".delay");
-        if (ps.synapse != "static") {
+        if (ps.synapse != "static" && !r.sic) {
             r.rule = models.find_synapse(ps.synapse);
             if (r.rule == nullptr) {
                 std::string known;
@@ -377,9 +589,9 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                 }
             }
         } else if (!ps.plasticity.empty()) {
-            fail(ps.where, fmt::format("{}.plasticity: static synapses have no plasticity "
+            fail(ps.where, fmt::format("{}.plasticity: {} synapses have no plasticity "
                                        "parameters (set synapse: to a rule)",
-                                       what));
+                                       what, ps.synapse));
         }
         const bool needs_modulator = r.rule != nullptr && r.rule->info.needs_modulator;
         if (needs_modulator && ps.modulator.empty()) {
@@ -453,6 +665,12 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                 if (!std::isnan(e.delay)) {
                     delay_steps(e.delay, dt, true, ps.where);
                 }
+                if (!std::isnan(e.weight) && !r.sic && r.port >= 0) {
+                    check_weight_range(value_spec::constant_of(e.weight), tinfo,
+                                       static_cast<std::size_t>(r.port),
+                                       fmt::format("{}: connection [{}, {}]", what, e.source,
+                                                   e.target));
+                }
             }
         }
         const bool weight_list = ps.weight.type == value_spec::kind::list;
@@ -485,6 +703,9 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
         r.conn_key = stream_key(spec.simulation.seed, stream::connectivity, i);
         r.weight_key = stream_key(spec.simulation.seed, stream::synapse_weights, i);
         r.delay_key = stream_key(spec.simulation.seed, stream::synapse_delays, i);
+        if (ps.tripartite.enabled) {
+            lower_tripartite(r, spec, pops);
+        }
         out.push_back(r);
     }
     return out;
@@ -506,6 +727,11 @@ std::vector<network::modulator> lower_modulators(const experiment_spec& spec,
         if (!ms.population.empty()) {
             const population_rt& pop = population_named(pops, ms.population, ms.where,
                                                         what + ".population");
+            if (!pop.model->info.emits_spikes) {
+                fail(ms.where, fmt::format("{}.population: population '{}' (model {}) emits no "
+                                           "spikes",
+                                           what, pop.name, pop.model->info.name));
+            }
             m.source = static_cast<std::ptrdiff_t>(&pop - pops.data());
             m.history->complete_until = 1 + m.delay;  // no spike before step 0
         } else {
@@ -559,6 +785,11 @@ void check_inputs(const experiment_spec& spec, const std::vector<population_rt>&
             }
             if (!std::isfinite(in.weight)) {
                 fail(in.where, fmt::format("{}.weight must be finite, got {}", what, in.weight));
+            }
+            if (port >= 0) {
+                value_spec w = value_spec::constant_of(in.weight);
+                w.where = in.where;
+                check_weight_range(w, info, static_cast<std::size_t>(port), what + ".weight");
             }
         } else {
             if (!info.accepts_current) {
@@ -663,6 +894,60 @@ struct csr_refs {
     std::vector<Weight>& weight;
 };
 
+// One source of spike synapses for a compressed-row store: a projection's own synapses, or
+// the third_in synapses (presynaptic neuron -> astrocyte) of a tripartite projection.
+struct synapse_job {
+    const projection_rt* pr = nullptr;
+    bool third_in = false;
+};
+
+// A sic connection while a partition's sic store is assembled.
+struct sic_entry {
+    std::uint32_t delay = 0;   // [steps]
+    std::uint32_t neuron = 0;  // partition neuron index of the target
+    std::uint32_t column = 0;  // graded column of the source
+    double weight = 0;
+    neuron_id source = 0;      // global id
+};
+
+// The random astrocyte pool of one target (tripartite_spec): a partial Fisher-Yates shuffle
+// of the astrocyte population drawn from the stream (pool key, target gid), extended only as
+// far as asked. Member j does not depend on the pool size (a smaller pool is a prefix of a
+// larger one), nor on the projection: projections onto the same target with the same
+// astrocytes share the pool.
+class pool_cache {
+public:
+    std::uint32_t member(std::uint64_t key, std::uint64_t n, neuron_id target, std::uint64_t j) {
+        if (!rng_ || key != key_ || target != target_) {
+            key_ = key;
+            target_ = target;
+            rng_.emplace(key, target, 0);
+            swapped_.clear();
+            members_.clear();
+        }
+        while (members_.size() <= j) {
+            const std::uint64_t i = members_.size();
+            const std::uint64_t r = i + rng_->below(n - i);
+            const std::uint32_t at_r = at(r);
+            swapped_[r] = at(i);  // position i is never read again
+            members_.push_back(at_r);
+        }
+        return members_[j];
+    }
+
+private:
+    std::uint32_t at(std::uint64_t pos) const {
+        const auto it = swapped_.find(pos);
+        return it == swapped_.end() ? static_cast<std::uint32_t>(pos) : it->second;
+    }
+
+    std::uint64_t key_ = 0;
+    neuron_id target_ = 0;
+    std::optional<rng_stream> rng_;
+    std::unordered_map<std::uint64_t, std::uint32_t> swapped_;  // the shuffle's moved entries
+    std::vector<std::uint32_t> members_;
+};
+
 // Builds the incoming synapses of one partition in three passes: count the synapses of every
 // source row, fill the rows (regenerating the same draws), then cut every row into delay
 // segments. Peak memory: 12 bytes per synapse, 8 of which remain.
@@ -671,10 +956,10 @@ public:
     synapse_builder(partition& part, const network& net) : part_(part), net_(net) {}
 
     template <typename Weight>
-    void build(const std::vector<const projection_rt*>& projs, csr_refs<Weight> out) {
+    void build(const std::vector<synapse_job>& jobs, csr_refs<Weight> out) {
         std::vector<std::uint32_t> row_start(net_.n_neurons + 1, 0);
-        for (const projection_rt* pr: projs) {
-            generate(*pr, false, [&](neuron_id src, std::uint32_t, double, step_t) {
+        for (const synapse_job& job: jobs) {
+            run(job, false, [&](neuron_id src, std::uint32_t, std::uint32_t, double, step_t) {
                 ++row_start[src + 1];
             });
         }
@@ -692,21 +977,214 @@ public:
         out.weight.resize(total);
         std::vector<std::uint32_t> delay(total);
         std::vector<std::uint32_t> fill(row_start.begin(), row_start.end() - 1);
-        for (const projection_rt* pr: projs) {
-            generate(*pr, true, [&](neuron_id src, std::uint32_t slot, double w, step_t d) {
-                const std::uint32_t k = fill[src]++;
-                out.slot[k] = slot;
-                out.weight[k] = static_cast<Weight>(w);
-                delay[k] = static_cast<std::uint32_t>(d);
-            });
+        for (const synapse_job& job: jobs) {
+            run(job, true,
+                [&](neuron_id src, std::uint32_t, std::uint32_t slot, double w, step_t d) {
+                    const std::uint32_t k = fill[src]++;
+                    out.slot[k] = slot;
+                    out.weight[k] = static_cast<Weight>(w);
+                    delay[k] = static_cast<std::uint32_t>(d);
+                });
         }
         cut_segments(row_start, delay, out);
     }
 
+    // Appends the sic connections onto this partition's neurons of projection `pr` (a sic
+    // projection, or the third_out connections of a tripartite one), in canonical order.
+    template <typename Out>
+    void collect_sic(const projection_rt& pr, Out& out) {
+        const population_rt& tgt = *pr.target;
+        auto neuron_of = [&](std::uint32_t t) {
+            return static_cast<std::uint32_t>(tgt.first_gid + t - part_.first_gid);
+        };
+        if (pr.sic) {
+            const population_rt& src = *pr.source;
+            const std::size_t col0 = net_.graded_offset[static_cast<std::size_t>(
+                &src - net_.populations.data())];
+            generate(pr, true,
+                     [&](neuron_id s, std::uint32_t t, std::uint32_t, double w, step_t d) {
+                         out.add(sic_entry{static_cast<std::uint32_t>(d), neuron_of(t),
+                                           static_cast<std::uint32_t>(col0 + (s - src.first_gid)),
+                                           w, s});
+                     });
+        }
+        if (!pr.has_third) {
+            return;
+        }
+        const neuron_id lo = std::max(tgt.first_gid, part_.first_gid);
+        const neuron_id hi = std::min(static_cast<neuron_id>(tgt.first_gid + tgt.size),
+                                      part_.end_gid);
+        if (lo >= hi) {
+            return;
+        }
+        const third_rt& th = pr.third;
+        const std::size_t col0 = net_.graded_offset[th.astro_index];
+        const tripartite_spec& tp = pr.spec->tripartite;
+        enumerate(pr, lo - tgt.first_gid, hi - tgt.first_gid,
+                  [&](std::uint32_t, std::uint32_t t, std::uint32_t row, std::uint64_t index) {
+                      const std::int64_t a = paired_astro(th, tgt.first_gid, t, row, index);
+                      if (a < 0) {
+                          return;
+                      }
+                      rng_stream wr(th.out_weight_key, row, index);
+                      const double w = draw_value(tp.out_weight, wr, 0);
+                      step_t d = th.out_constant_delay;
+                      if (d == 0) {
+                          rng_stream dr(th.out_delay_key, row, index);
+                          d = delay_steps(draw_value(th.out_delay, dr, 0), net_.dt, false,
+                                          th.out_delay.where);
+                      }
+                      out.add(sic_entry{static_cast<std::uint32_t>(d), neuron_of(t),
+                                        static_cast<std::uint32_t>(
+                                            col0 + static_cast<std::size_t>(a)),
+                                        w, static_cast<neuron_id>(th.astro->first_gid + a)});
+                  });
+    }
+
 private:
-    // Calls emit(source gid, input slot, weight, delay steps) for every synapse of projection
-    // `pr` whose target is in this partition, in the projection's canonical order.
-    // Without values (the counting pass) weight and delay are 0 and not drawn.
+    template <typename Emit>
+    void run(const synapse_job& job, bool values, Emit emit) {
+        if (job.third_in) {
+            generate_third_in(*job.pr, values, emit);
+        } else {
+            generate(*job.pr, values, emit);
+        }
+    }
+
+    // The astrocyte (population-local) paired with connection (row, index) of a tripartite
+    // projection onto population-local target t, or -1 if the connection is not paired:
+    // pairing with probability p, then a pool member drawn uniformly (NEST's
+    // ThirdBernoulliWithPoolBuilder::third_connect), all from the stream (row, index).
+    std::int64_t paired_astro(const third_rt& th, neuron_id target_first_gid, std::uint32_t t,
+                              std::uint32_t row, std::uint64_t index) {
+        rng_stream rng(th.pair_key, row, index);
+        if (!(rng.uniform() < th.p)) {
+            return -1;
+        }
+        const std::uint64_t j = th.pool_size == 1 ? 0 : rng.below(th.pool_size);
+        if (!th.random) {
+            return th.pool_size == 1 ? static_cast<std::int64_t>(t / th.targets_per_astro)
+                                     : static_cast<std::int64_t>(t * th.pool_size + j);
+        }
+        return pool_.member(th.pool_key, th.astro->size, target_first_gid + t, j);
+    }
+
+    // Calls visit(source, target, row, index) (population-local ids) for every connection of
+    // pr's connectivity whose target lies in [t_lo, t_hi), in canonical order; (row, index)
+    // are the coordinates of the connection's tripartite draws: its connectivity row (target,
+    // or source for fixed_outdegree, 0 for whole-projection rules) and its place in the row.
+    template <typename Visit>
+    void enumerate(const projection_rt& pr, std::uint32_t t_lo, std::uint32_t t_hi,
+                   Visit visit) {
+        const population_rt& src = *pr.source;
+        const population_rt& tgt = *pr.target;
+        const connectivity_spec& c = pr.spec->connectivity;
+        const bool same = &src == &tgt;
+        switch (pr.kind) {
+        case row_kind::target_major:
+            for (std::uint32_t t = t_lo; t < t_hi; ++t) {
+                rng_stream conn(pr.conn_key, t, 0);
+                row_partners(c, src.size, t, same, conn, scratch_, partners_);
+                for (std::size_t k = 0; k < partners_.size(); ++k) {
+                    visit(partners_[k], t, t, k);
+                }
+            }
+            return;
+        case row_kind::source_major:
+            for (std::uint32_t s = 0; s < src.size; ++s) {
+                rng_stream conn(pr.conn_key, s, 0);
+                row_partners(c, tgt.size, s, same, conn, scratch_, partners_);
+                for (std::size_t k = 0; k < partners_.size(); ++k) {
+                    if (partners_[k] >= t_lo && partners_[k] < t_hi) {
+                        visit(s, partners_[k], s, k);
+                    }
+                }
+            }
+            return;
+        case row_kind::whole:
+            if (c.type == connectivity_spec::rule::fixed_total_number) {
+                rng_stream conn(pr.conn_key, 0, 0);
+                std::uint64_t i = 0;
+                total_number_pairs(c, src.size, tgt.size, same, conn,
+                                   [&](std::uint32_t s, std::uint32_t t) {
+                                       if (t >= t_lo && t < t_hi) {
+                                           visit(s, t, 0, i);
+                                       }
+                                       ++i;
+                                   });
+            } else {
+                for (std::size_t i = 0; i < c.edges.size(); ++i) {
+                    const edge_spec& e = c.edges[i];
+                    if (e.target >= t_lo && e.target < t_hi) {
+                        visit(e.source, e.target, 0, i);
+                    }
+                }
+            }
+            return;
+        }
+    }
+
+    // Calls emit(source gid, astrocyte, input slot, weight, delay steps) for every third_in
+    // synapse of tripartite projection `pr` onto an astrocyte of this partition. Every
+    // partition holding astrocytes regenerates the whole primary connectivity: the pairing of
+    // a connection is drawn where its target is, but the synapse lives where its astrocyte is.
+    template <typename Emit>
+    void generate_third_in(const projection_rt& pr, bool values, Emit emit) {
+        const third_rt& th = pr.third;
+        const population_rt& astro = *th.astro;
+        const population_rt& src = *pr.source;
+        const population_rt& tgt = *pr.target;
+        const neuron_id lo = std::max(astro.first_gid, part_.first_gid);
+        const neuron_id hi = std::min(static_cast<neuron_id>(astro.first_gid + astro.size),
+                                      part_.end_gid);
+        if (lo >= hi) {
+            return;
+        }
+        const block_slot* blk = nullptr;
+        for (const auto& b: part_.blocks) {
+            if (b.first_gid == lo) {
+                blk = &b;
+            }
+        }
+        if (blk == nullptr) {
+            throw internal_error("synapse_builder: no block for the astrocyte range");
+        }
+        const std::int64_t a_lo = lo - astro.first_gid;
+        const std::int64_t a_hi = hi - astro.first_gid;
+        const tripartite_spec& tp = pr.spec->tripartite;
+        enumerate(pr, 0, static_cast<std::uint32_t>(tgt.size),
+                  [&](std::uint32_t s, std::uint32_t t, std::uint32_t row, std::uint64_t index) {
+                      const std::int64_t a = paired_astro(th, tgt.first_gid, t, row, index);
+                      if (a < a_lo || a >= a_hi) {
+                          return;
+                      }
+                      double w = 0;
+                      step_t d = 0;
+                      if (values) {
+                          rng_stream wr(th.in_weight_key, row, index);
+                          w = draw_value(tp.in_weight, wr, 0);
+                          d = th.in_constant_delay;
+                          if (d == 0) {
+                              rng_stream dr(th.in_delay_key, row, index);
+                              d = delay_steps(draw_value(th.in_delay, dr, 0), net_.dt, false,
+                                              th.in_delay.where);
+                          }
+                      }
+                      const std::size_t port = th.port >= 0 ? static_cast<std::size_t>(th.port)
+                                                            : (w < 0 ? 1 : 0);
+                      const auto gid = static_cast<neuron_id>(astro.first_gid + a);
+                      emit(src.first_gid + s, static_cast<std::uint32_t>(a),
+                           static_cast<std::uint32_t>(blk->input_offset +
+                                                      (gid - blk->first_gid) * blk->n_ports +
+                                                      port),
+                           w, d);
+                  });
+    }
+
+    // Calls emit(source gid, target, input slot, weight, delay steps) for every synapse of
+    // projection `pr` whose target is in this partition, in the projection's canonical order
+    // (target: population-local). Without values (the counting pass) weight and delay are 0
+    // and not drawn.
     template <typename Emit>
     void generate(const projection_rt& pr, bool values, Emit emit) {
         const population_rt& src = *pr.source;
@@ -762,7 +1240,7 @@ private:
                     if (values) {
                         draw(wr, dr, base + k, w, d);
                     }
-                    emit(src.first_gid + partners_[k], slot_of(t, w), w, d);
+                    emit(src.first_gid + partners_[k], t, slot_of(t, w), w, d);
                 }
             }
             return;
@@ -780,7 +1258,7 @@ private:
                         draw(wr, dr, k, w, d);  // drawn for every synapse: streams stay aligned
                     }
                     if (t >= t_lo && t < t_hi) {
-                        emit(src.first_gid + s, slot_of(t, w), w, d);
+                        emit(src.first_gid + s, t, slot_of(t, w), w, d);
                     }
                 }
             }
@@ -799,7 +1277,7 @@ private:
                                                rng_stream dr(pr.delay_key, 0, i);
                                                draw(wr, dr, i, w, d);
                                            }
-                                           emit(src.first_gid + s, slot_of(t, w), w, d);
+                                           emit(src.first_gid + s, t, slot_of(t, w), w, d);
                                        }
                                        ++i;
                                    });
@@ -823,7 +1301,7 @@ private:
                             d = delay_steps(e.delay, net_.dt, true, ps.where);
                         }
                     }
-                    emit(src.first_gid + e.source, slot_of(e.target, w), w, d);
+                    emit(src.first_gid + e.source, e.target, slot_of(e.target, w), w, d);
                 }
             }
             return;
@@ -887,21 +1365,85 @@ private:
     const network& net_;
     row_scratch scratch_;
     std::vector<std::uint32_t> partners_;
+    pool_cache pool_;
+};
+
+// Accumulates a partition's sic connections as they are generated (canonical order: by
+// projection, then the projection's connection order), merging those with the same (delay,
+// target, source): a tripartite projection pairs each target with few astrocytes through many
+// connections. Each merged weight is the sum of its connections' weights in canonical order.
+class sic_collector {
+public:
+    void add(const sic_entry& e) {
+        const auto [it, fresh] = index_.try_emplace(key{e.delay, e.neuron, e.column},
+                                                    static_cast<std::uint32_t>(merged_.size()));
+        if (fresh) {
+            merged_.push_back(e);
+        } else {
+            merged_[it->second].weight += e.weight;
+        }
+    }
+
+    // The store: sorted by (delay, target, source column), cut into delay segments.
+    void make_store(sic_store& st) {
+        std::sort(merged_.begin(), merged_.end(), [](const sic_entry& a, const sic_entry& b) {
+            return a.delay != b.delay     ? a.delay < b.delay
+                   : a.neuron != b.neuron ? a.neuron < b.neuron
+                                          : a.column < b.column;
+        });
+        st = sic_store{};
+        for (const sic_entry& e: merged_) {
+            if (st.segment_delay.empty() || st.segment_delay.back() != e.delay) {
+                st.segment_delay.push_back(e.delay);
+                st.segment_begin.push_back(static_cast<std::uint32_t>(st.weight.size()));
+            }
+            st.column.push_back(e.column);
+            st.neuron.push_back(e.neuron);
+            st.weight.push_back(e.weight);
+            st.source_gid.push_back(e.source);
+        }
+        st.segment_begin.push_back(static_cast<std::uint32_t>(st.weight.size()));
+    }
+
+private:
+    struct key {
+        std::uint32_t delay, neuron, column;
+        bool operator==(const key&) const = default;
+    };
+    struct key_hash {
+        std::size_t operator()(const key& k) const {
+            return mix64((static_cast<std::uint64_t>(k.neuron) << 32 | k.column) ^
+                         mix64(k.delay));
+        }
+    };
+    std::unordered_map<key, std::uint32_t, key_hash> index_;
+    std::vector<sic_entry> merged_;
 };
 
 // The static store from every static projection, and one plastic block per plastic projection
 // with targets in the partition.
 void build_synapses(partition& part, const network& net, const std::vector<projection_rt>& projs) {
     synapse_builder builder(part, net);
-    std::vector<const projection_rt*> statics;
+    // Static spike synapses: static projections and the third_in synapses of tripartite ones,
+    // in projection order.
+    std::vector<synapse_job> statics;
     for (const auto& pr: projs) {
-        if (pr.rule == nullptr) {
-            statics.push_back(&pr);
+        if (pr.rule == nullptr && !pr.sic) {
+            statics.push_back(synapse_job{&pr, false});
+        }
+        if (pr.has_third) {
+            statics.push_back(synapse_job{&pr, true});
         }
     }
     auto& st = part.synapses;
     builder.build(statics, csr_refs<float>{st.row_segment, st.segment_delay, st.segment_begin,
                                            st.target, st.weight});
+    // Graded coupling: sic projections and the third_out connections of tripartite ones.
+    sic_collector sic;
+    for (const auto& pr: projs) {
+        builder.collect_sic(pr, sic);
+    }
+    sic.make_store(part.sic);
     for (const auto& pr: projs) {
         if (pr.rule == nullptr) {
             continue;
@@ -916,8 +1458,9 @@ void build_synapses(partition& part, const network& net, const std::vector<proje
             continue;  // no target in this partition
         }
         plastic_synapses syn;
-        builder.build({&pr}, csr_refs<double>{syn.row_segment, syn.segment_delay,
-                                               syn.segment_begin, syn.slot, syn.weight});
+        builder.build({synapse_job{&pr, false}},
+                      csr_refs<double>{syn.row_segment, syn.segment_delay, syn.segment_begin,
+                                       syn.slot, syn.weight});
         const slot_map targets{blk->input_offset, blk->n_ports, blk->neuron_offset};
         syn.target_gid.resize(syn.slot.size());
         for (std::size_t i = 0; i < syn.slot.size(); ++i) {
@@ -979,6 +1522,9 @@ void make_blocks(partition& part, const network& net) {
         b.input_offset = input_offset;
         b.neuron_offset = lo - part.first_gid;
         b.info = &pop.model->info;
+        if (pop.model->info.emits_graded) {
+            b.graded_column = net.graded_offset[pi] + b.first_in_population;
+        }
         const block_args args{pop.model->info, pop.params,           pop.initial,
                               b.first_in_population, b.count,        lo,
                               net.dt,                net.seed,       pop.spike_steps};
@@ -1121,6 +1667,7 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
         for (const auto& d: part.noise) {
             b.has_current = b.has_current || reaches(b, d.neurons);
         }
+        b.has_current = b.has_current || reaches(b, part.sic.neuron);
     }
     // Update mode: lazy where the model allows it with these parameters and no current varies
     // V between inputs; with "auto" also not under Poisson generator input (which reaches
@@ -1139,7 +1686,8 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
             fail(pop.where,
                  fmt::format("population '{}': update: lazy needs a model solved exactly between "
                              "inputs that cannot reach threshold on its own ({} with these "
-                             "parameters: {}), no dc, step or noise current and no homeostasis",
+                             "parameters: {}), no dc, step, noise or sic current and no "
+                             "homeostasis",
                              pop.name, pop.model->info.name,
                              b.block->can_update_lazily() ? "yes" : "no"));
         }
@@ -1253,7 +1801,8 @@ std::vector<population_rt> lower_populations(const experiment_spec& spec,
             const auto& h = ps.homeostasis;
             const std::string what = "populations." + ps.name + ".homeostasis";
             const model_info& info = p.model->info;
-            if (!(info.ports.size() == 1 || (info.ports.size() == 2 && info.ports_by_sign))) {
+            if (!info.emits_spikes ||
+                !(info.ports.size() == 1 || (info.ports.size() == 2 && info.ports_by_sign))) {
                 fail(h.where, fmt::format("{}: model {} has no excitatory/inhibitory input to "
                                           "balance",
                                           what, info.name));
@@ -1285,7 +1834,13 @@ std::vector<population_rt> lower_populations(const experiment_spec& spec,
         for (auto& p: out) {
             p.spikes_recorded = p.spikes_recorded || p.name == name;
         }
-        population_named(out, name, spec.source_path, "record.spikes");
+        const population_rt& p = population_named(out, name, spec.source_path, "record.spikes");
+        if (!p.model->info.emits_spikes) {
+            fail(spec.source_path,
+                 fmt::format("record.spikes: population '{}' (model {}) emits no spikes; record "
+                             "its state with a report",
+                             p.name, p.model->info.name));
+        }
     }
     return out;
 }
@@ -1316,11 +1871,20 @@ network build_network(const experiment_spec& spec, const model_registry& models,
         net.projections.push_back(network::projection_info{
             pr.spec->name, static_cast<std::size_t>(pr.source - net.populations.data()),
             static_cast<std::size_t>(pr.target - net.populations.data()),
-            pr.rule == nullptr ? "static" : pr.rule->info.name,
-            std::string(canonical_unit(tinfo.ports[pr.port < 0 ? 0 : pr.port].weight_dim))});
+            pr.sic ? "sic" : pr.rule == nullptr ? "static" : pr.rule->info.name,
+            pr.sic ? std::string()
+                   : std::string(canonical_unit(
+                         tinfo.ports[pr.port < 0 ? 0 : pr.port].weight_dim))});
     }
     for (const auto& p: net.populations) {
         net.n_neurons += p.size;
+        const bool graded = p.model->info.emits_graded;
+        net.graded_offset.push_back(graded ? net.n_graded : static_cast<std::size_t>(-1));
+        net.n_graded += graded ? p.size : 0;
+    }
+    if (net.n_graded > 0) {
+        net.graded = std::make_unique<graded_buffer>();
+        net.graded->width = net.n_graded;
     }
     const int P = std::max(1, std::min<int>(n_partitions, static_cast<int>(net.n_neurons)));
     const auto bounds = partition_bounds(net.n_neurons, P);
@@ -1334,6 +1898,7 @@ network build_network(const experiment_spec& spec, const model_registry& models,
                     auto part = std::make_unique<partition>();
                     part->first_gid = bounds[static_cast<std::size_t>(k)];
                     part->end_gid = bounds[static_cast<std::size_t>(k) + 1];
+                    part->graded = net.graded.get();
                     make_blocks(*part, net);
                     build_synapses(*part, net, projs);
                     make_devices(*part, spec, net);
@@ -1358,6 +1923,13 @@ network build_network(const experiment_spec& spec, const model_registry& models,
                 min_d = std::min<step_t>(min_d, d);
                 max_d = std::max<step_t>(max_d, d);
             }
+        }
+        // sic delays bound the epoch too: a value written in an epoch is read in a later one.
+        net.n_sic += part->sic.size();
+        for (std::uint32_t d: part->sic.segment_delay) {
+            min_d = std::min<step_t>(min_d, d);
+            max_d = std::max<step_t>(max_d, d);
+            net.max_sic_delay = std::max<step_t>(net.max_sic_delay, d);
         }
     }
     net.min_delay = max_d == 0 ? 0 : min_d;

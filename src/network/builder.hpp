@@ -51,8 +51,8 @@ struct network {
     struct projection_info {
         std::string name;
         std::size_t source = 0, target = 0;  // population indices
-        std::string rule;                    // "static" or the plasticity rule
-        std::string weight_unit;             // mV, pA or nS
+        std::string rule;                    // "static", "sic" or the plasticity rule
+        std::string weight_unit;             // mV, pA or nS ("" for sic: a plain number)
     };
     std::vector<projection_info> projections;  // in spec order
     // Neuromodulators (three-factor rules): the histories plastic blocks read. Population-
@@ -64,10 +64,18 @@ struct network {
         std::unique_ptr<modulator_history> history;
     };
     std::vector<modulator> modulators;
+    // Graded coupling: per population the graded-buffer column of its first neuron (npos for
+    // models without graded output), the buffer's width, and the buffer itself, which the
+    // simulation sizes once the epoch length is known (a heap object: partitions point to it).
+    std::vector<std::size_t> graded_offset;
+    std::size_t n_graded = 0;
+    std::unique_ptr<graded_buffer> graded;
+    std::size_t n_sic = 0;      // sic connections (after merging equal ones)
+    step_t max_sic_delay = 0;   // [steps]
     std::size_t n_neurons = 0;
     std::size_t n_synapses = 0;
     std::size_t synapse_bytes = 0;
-    step_t min_delay = 0;  // [steps]; 0 when there are no synapses
+    step_t min_delay = 0;  // [steps], spike and sic connections; 0 when there are none
     step_t max_delay = 0;  // [steps]
 };
 

@@ -850,7 +850,7 @@ TEST(config_yaml_errors, projections_check_rules_and_receptors) {
     EXPECT_EQ(error_of(head + "    {source: exc, target: exc, rule: all_to_all, synapse: stdp, "
                               "weight: 1}\n"),
               "test.yaml:16:59: projections.p.synapse: unknown synapse model 'stdp'; synapse "
-              "models are: static");
+              "models are: sic, static");
     EXPECT_EQ(error_of(head + "    {source: exc, target: exc, rule: all_to_all}\n"),
               "test.yaml:16:5: missing required key 'weight' in 'projections.p'");
     EXPECT_EQ(error_of(head + "    {source: exc, target: exc, rule: from_list, weight: 1}\n"),
@@ -1252,6 +1252,55 @@ record:
         testing::ThrowsMessage<glia::error>(testing::StrEq(
             "--set projections.se.weight=1 nS: projections.se.weight must be a current "
             "(pA, nA, uA), got '1 nS'")));
+}
+
+// Astrocytes (issue 5): synapse: sic (weight defaults to NEST's 1, plain numbers) and the
+// tripartite block, with its defaults (p 1, random pools of the whole astrocyte population,
+// third_in/out weight 1, delays NaN = the projection's); record.spikes: all leaves out
+// populations that never spike.
+TEST(config_yaml, reads_sic_projections_and_tripartite_blocks) {
+    glia::model_registry models;
+    glia::models::register_builtin_models(models);
+    const std::string yaml = R"(
+simulation: {dt: 0.1 ms, duration: 10 ms}
+populations:
+  exc: {model: iaf_cond_exp, size: 20}
+  astro: {model: astrocyte_lr_1994, size: 10, initial: {IP3: 0.4 uM}}
+projections:
+  ee: {source: exc, target: exc, rule: pairwise_bernoulli, p: 0.1, weight: 1 nS, delay: 2 ms,
+       tripartite: {astrocytes: astro, p: 0.5, pool_type: block, pool_size: 1,
+                    third_in: {weight: {uniform: {low: 1, high: 2}}}, third_out: {weight: 0.05, delay: 1 ms}}}
+  ei: {source: exc, target: exc, rule: one_to_one, weight: 1 nS, tripartite: {astrocytes: astro}}
+  ae: {source: astro, target: exc, rule: fixed_indegree, indegree: 2, synapse: sic, delay: 3 ms}
+)";
+    const auto spec = glia::io::parse_experiment(yaml, "astro.yaml", {}, models);
+    EXPECT_EQ(spec.record.spikes, (std::vector<std::string>{"exc"}));
+    ASSERT_EQ(spec.projections.size(), 3u);
+    const auto& t = spec.projections[0].tripartite;
+    EXPECT_TRUE(t.enabled);
+    EXPECT_EQ(t.astrocytes, "astro");
+    EXPECT_EQ(t.p, 0.5);
+    EXPECT_EQ(t.pool_type, glia::tripartite_spec::pool::block);
+    EXPECT_EQ(t.pool_size, 1u);
+    EXPECT_EQ(t.in_weight.type, kind::uniform);
+    EXPECT_TRUE(std::isnan(t.in_delay.value));
+    EXPECT_EQ(t.out_weight.value, 0.05);
+    EXPECT_EQ(t.out_delay.value, 1.0);
+    EXPECT_EQ(t.where, "astro.yaml:8:20");
+    const auto& d = spec.projections[1].tripartite;
+    EXPECT_EQ(d.p, 1.0);
+    EXPECT_EQ(d.pool_type, glia::tripartite_spec::pool::random);
+    EXPECT_EQ(d.pool_size, 0u);  // the whole astrocyte population
+    EXPECT_EQ(d.in_weight.value, 1.0);
+    EXPECT_EQ(d.out_weight.value, 1.0);
+    EXPECT_FALSE(spec.projections[2].tripartite.enabled);
+    EXPECT_EQ(spec.projections[2].synapse, "sic");
+    EXPECT_EQ(spec.projections[2].weight.value, 1.0);
+    EXPECT_EQ(spec.projections[2].delay.value, 3.0);
+    // The resolved config reads back to the same tripartite block.
+    const auto again = glia::io::parse_experiment(spec.config_text, "astro.yaml", {}, models);
+    EXPECT_EQ(again.projections[0].tripartite.out_weight.value, 0.05);
+    EXPECT_EQ(again.projections[0].tripartite.pool_type, glia::tripartite_spec::pool::block);
 }
 
 }  // namespace

@@ -710,6 +710,73 @@ TEST(hdf5_sink, a_silent_population_has_empty_datasets) {
     }
 }
 
+// Populations that emit no spikes (astrocytes) have their reports under
+// /astrocytes/<population>/<variable>, one per variable in the main file (a second report of
+// the same variable goes to a sibling file); neuron reports stay under /report/<population>.
+TEST(hdf5_sink, writes_astrocyte_reports_under_astrocytes_by_variable) {
+    const scratch_dir dir;
+    const std::string path = dir.file("astro.h5");
+    glia::run_layout l;
+    l.dt = dt;
+    l.n_steps = 4;
+    l.populations = {{"exc", "iaf_psc_exp", 0, 3, true, true},
+                     {"astro", "astrocyte_lr_1994", 3, 4, false, false}};
+    auto report = [](std::string name, std::size_t pop, std::string var, std::string unit,
+                     std::vector<glia::neuron_id> ids) {
+        glia::report_layout r;
+        r.name = std::move(name);
+        r.population = pop;
+        r.variable = std::move(var);
+        r.unit = std::move(unit);
+        r.node_ids = std::move(ids);
+        r.n_frames = 4;
+        return r;
+    };
+    l.reports = {report("ca", 1, "Ca_astro", "uM", {0, 2}), report("ip3", 1, "IP3", "uM", {1}),
+                 report("vm", 0, "V_m", "mV", {0}), report("ca_all", 1, "Ca_astro", "uM",
+                                                            {0, 1, 2, 3})};
+    {
+        glia::io::hdf5_sink sink(path, make_provenance());
+        sink.begin(l);
+        for (std::size_t r = 0; r < l.reports.size(); ++r) {
+            std::vector<float> data(4 * l.reports[r].node_ids.size());
+            for (std::size_t i = 0; i < data.size(); ++i) {
+                data[i] = static_cast<float>(10 * r + i);
+            }
+            sink.frames(r, 0, 4, data);
+        }
+        glia::run_summary s;
+        s.steps_done = 4;
+        s.spike_counts = {0, 0};
+        sink.end(s);
+    }
+    const auto info = glia::io::read_run_info(path);
+    ASSERT_EQ(info.reports.size(), 4u);
+    EXPECT_EQ(info.reports[0].path, "/astrocytes/astro/Ca_astro");
+    EXPECT_EQ(info.reports[0].file, "astro.h5");
+    EXPECT_EQ(info.reports[1].path, "/astrocytes/astro/IP3");
+    EXPECT_EQ(info.reports[1].file, "astro.h5");
+    EXPECT_EQ(info.reports[2].path, "/report/exc");
+    EXPECT_EQ(info.reports[3].path, "/astrocytes/astro/Ca_astro");
+    EXPECT_EQ(info.reports[3].file, "astro.ca_all.h5");
+    const auto ca = glia::io::read_report_at(path, "/astrocytes/astro/Ca_astro");
+    EXPECT_EQ(ca.variable, "Ca_astro");
+    EXPECT_EQ(ca.units, "uM");
+    EXPECT_EQ(ca.node_ids, (std::vector<std::uint64_t>{0, 2}));
+    EXPECT_EQ(ca.data, (std::vector<float>{0, 1, 2, 3, 4, 5, 6, 7}));
+    EXPECT_EQ(glia::io::read_report_at(path, "/astrocytes/astro/IP3").data,
+              (std::vector<float>{10, 11, 12, 13}));
+    EXPECT_EQ(glia::io::read_report(path, "exc").data, (std::vector<float>{20, 21, 22, 23}));
+    EXPECT_EQ(glia::io::read_report_at(dir.file("astro.ca_all.h5"), "/astrocytes/astro/Ca_astro")
+                  .node_ids.size(),
+              4u);
+    EXPECT_THAT([&] { glia::io::read_report_at(path, "/astrocytes/astro/h_IP3R"); },
+                testing::ThrowsMessage<glia::error>(HasSubstr(
+                    "no report in group /astrocytes/astro/h_IP3R (no "
+                    "/astrocytes/astro/h_IP3R/data)")));
+    EXPECT_THAT(glia::io::inspect(path), HasSubstr("ip3     astro       IP3       uM    4"));
+}
+
 TEST(hdf5_sink, rejects_frames_out_of_order_as_a_bug) {
     const scratch_dir dir;
     const run_data d = make_run();

@@ -1,0 +1,173 @@
+// Astrocytes end to end (issue 5): configs/astrocyte_brunel.yaml through the glia executable
+// (validated as shipped, run scaled down), astrocyte reports under /astrocytes, and the
+// messages a user gets for astrocyte mistakes in a YAML file.
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <glia/error.hpp>
+
+#include "io/hdf5_reader.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using testing::HasSubstr;
+
+namespace {
+
+struct result {
+    int code = -1;
+    std::string out;  // stdout and stderr together
+};
+
+result run_cli(const std::string& args) {
+    const std::string cmd = std::string(GLIA_EXECUTABLE) + " " + args + " 2>&1";
+    result r;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (p == nullptr) {
+        return r;
+    }
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
+        r.out.append(buf, n);
+    }
+    const int status = pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+class astrocyte_cli: public testing::Test {
+protected:
+    void SetUp() override {
+        const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+        dir_ = fs::temp_directory_path() /
+               ("glia_astro_cli_" + std::to_string(getpid()) + "_" + info->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::string write(const std::string& name, const std::string& text) const {
+        const fs::path p = dir_ / name;
+        std::ofstream(p) << text;
+        return p.string();
+    }
+    std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+    fs::path dir_;
+};
+
+const std::string brunel = std::string(GLIA_SOURCE_DIR) + "/configs/astrocyte_brunel.yaml";
+
+// A small neuron-astrocyte network; `projection` is the E -> E projection's YAML body.
+std::string small_config(const std::string& projection, const std::string& extra = "") {
+    return "simulation: {dt: 0.1 ms, duration: 20 ms}\n"
+           "populations:\n"
+           "  exc: {model: iaf_psc_exp, size: 20}\n"
+           "  astro: {model: astrocyte_lr_1994, size: 10}\n"
+           "projections:\n"
+           "  ee: " +
+           projection + "\n" + extra;
+}
+
+}  // namespace
+
+TEST_F(astrocyte_cli, the_brunel_config_validates_as_shipped) {
+    const auto r = run_cli("validate " + brunel);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("ok (3 populations, 20000 neurons, 4 projections"));
+}
+
+// The shipped network at 1/10 of its size for 100 ms: it runs, writes the neurons' spikes
+// and the astrocytes' IP3 and Ca under /astrocytes/astro/<variable>, and the astrocytes,
+// which start at IP3 = 0.4 uM, move.
+TEST_F(astrocyte_cli, the_brunel_config_runs_scaled_down) {
+    const std::string out = path("brunel.h5");
+    const auto r = run_cli("run " + brunel + " -o " + out +
+                           " --set simulation.duration=100ms --set populations.exc.size=800"
+                           " --set populations.inh.size=200 --set populations.astro.size=1000");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("graded coupling: 1000 sources (astrocytes)"));
+    const auto info = glia::io::read_run_info(out);
+    EXPECT_EQ(info.status, "complete");
+    ASSERT_EQ(info.reports.size(), 2u);
+    EXPECT_EQ(info.reports[0].path, "/astrocytes/astro/IP3");
+    EXPECT_EQ(info.reports[1].path, "/astrocytes/astro/Ca_astro");
+    for (const auto& rep: info.reports) {
+        EXPECT_EQ(rep.file, "brunel.h5") << "every astrocyte variable fits in the main file";
+    }
+    const auto ip3 = glia::io::read_report_at(out, "/astrocytes/astro/IP3");
+    const auto ca = glia::io::read_report_at(out, "/astrocytes/astro/Ca_astro");
+    EXPECT_EQ(ip3.n_frames, 100u);
+    EXPECT_EQ(ip3.node_ids.size(), 50u);
+    EXPECT_EQ(ip3.units, "uM");
+    EXPECT_EQ(ca.variable, "Ca_astro");
+    EXPECT_FLOAT_EQ(ip3.data[0], 0.4f);
+    EXPECT_FLOAT_EQ(ca.data[0], 0.073f);
+    EXPECT_GT(ca.data[ca.data.size() - 1], 0.073f) << "Ca rises from its initial value";
+    EXPECT_NO_THROW(glia::io::read_spikes(out, "exc"));
+    EXPECT_THROW(glia::io::read_spikes(out, "astro"), glia::error) << "astrocytes never spike";
+    const auto inspect = run_cli("inspect " + out);
+    EXPECT_EQ(inspect.code, 0) << inspect.out;
+    EXPECT_THAT(inspect.out, HasSubstr("astro.Ca_astro  astro       Ca_astro  uM    100"));
+}
+
+TEST_F(astrocyte_cli, astrocyte_mistakes_are_located) {
+    struct bad {
+        std::string config, message;
+    };
+    const std::vector<bad> cases = {
+        {small_config("{source: exc, target: astro, rule: all_to_all, weight: -1}"),
+         "bad.yaml:6:62: projections.ee.weight: port ip3 of model astrocyte_lr_1994 takes only "
+         "weights >= 0, got -1"},
+        {small_config("{source: exc, target: exc, rule: all_to_all, weight: 1 pA,\n"
+                      "       tripartite: {astrocytes: astro, third_in: {weight: -2}}}"),
+         "bad.yaml:7:59: projections.ee.tripartite.third_in.weight: port ip3 of model "
+         "astrocyte_lr_1994 takes only weights >= 0, got -2"},
+        {small_config("{source: exc, target: exc, rule: all_to_all, weight: 1 pA,\n"
+                      "       tripartite: {astrocytes: astro, pool: 3}}"),
+         "bad.yaml:7:40: unknown key 'pool' in 'projections.ee.tripartite'; expected one of: "
+         "astrocytes, p, pool_type, pool_size, third_in, third_out"},
+        {small_config("{source: exc, target: exc, rule: all_to_all, weight: 1 pA,\n"
+                      "       tripartite: {astrocytes: astro, pool_type: block, pool_size: 3}}"),
+         "bad.yaml:7:20: projections.ee.tripartite: block pools with pool_size 3 > 1 need "
+         "(target size) x pool_size == (astrocyte population size): 20 x 3 = 60, but 'astro' "
+         "has 10 astrocytes (or use pool_type: random)"},
+        {small_config("{source: exc, target: exc, rule: all_to_all, weight: 1 pA,\n"
+                      "       tripartite: {astrocytes: astro, pool_size: 11}}"),
+         "bad.yaml:7:51: projections.ee.tripartite.pool_size must be an integer in [1, 10], "
+         "got '11'"},
+        {small_config("{source: astro, target: exc, rule: all_to_all, weight: 1 pA}"),
+         "bad.yaml:6:16: projections.ee.source: population 'astro' (model astrocyte_lr_1994) "
+         "emits no spikes; its output reaches neurons through synapse: sic"},
+        {small_config("{source: astro, target: exc, rule: all_to_all, synapse: sic, "
+                      "receptor: ex}"),
+         "bad.yaml:6:68: projections.ee.receptor: sic connections have no receptor (the target "
+         "receives current)"},
+        {small_config("{source: astro, target: exc, rule: all_to_all, synapse: sic, weight: 2 pA}"),
+         "bad.yaml:6:76: projections.ee.weight must be a plain number, got '2 pA'"},
+        {small_config("{source: astro, target: exc, rule: all_to_all, synapse: sic}",
+                      "record: {spikes: [exc, astro]}\n"),
+         "bad.yaml:7:24: record.spikes[1]: population 'astro' (model astrocyte_lr_1994) emits "
+         "no spikes; record its state with a report"},
+    };
+    for (const auto& c: cases) {
+        const auto r = run_cli("validate " + write("bad.yaml", c.config));
+        EXPECT_EQ(r.code, 1) << c.config;
+        EXPECT_THAT(r.out, HasSubstr(c.message)) << c.config;
+    }
+    // And a correct one: sic with the default weight 1, spikes: all skips astrocytes.
+    const auto ok = run_cli(
+        "validate " +
+        write("ok.yaml", small_config("{source: astro, target: exc, rule: all_to_all, synapse: "
+                                      "sic, delay: 1 ms}")));
+    EXPECT_EQ(ok.code, 0) << ok.out;
+}
