@@ -13,6 +13,7 @@ packages=(
     librandom123-dev zlib1g-dev
     python3 python3-h5py python3-numpy python3-matplotlib
     chromium chromium-driver fonts-dejavu-core  # the monitor's browser test (issue 8)
+    dataset-fashion-mnist  # Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist (issue 6)
 )
 
 missing=()

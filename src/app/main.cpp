@@ -33,10 +33,15 @@
 #include <glia/simulation.hpp>
 #include <glia/version_info.hpp>
 
+#include "app/app_util.hpp"
+#include "app/cmd_reservoir.hpp"
 #include "app/cmd_sweep.hpp"
+#include "app/cmd_timeseries.hpp"
 #include "io/config_yaml.hpp"
 #include "io/hdf5_writer.hpp"
 #include "io/inspect.hpp"
+#include "io/reservoir_config.hpp"
+#include "io/reservoir_output.hpp"
 #include "models/register_models.hpp"
 #include "runtime/async_sink.hpp"
 #include "runtime/monitor.hpp"
@@ -45,41 +50,14 @@
 
 namespace {
 
+using glia::app::format_duration;
+using glia::app::host_name;
+using glia::app::now_iso8601;
+
 constexpr int exit_ok = 0;
 constexpr int exit_user_error = 1;
 constexpr int exit_internal_error = 2;
 constexpr int exit_interrupted = 3;
-
-std::string host_name() {
-    char buf[256] = {};
-    if (gethostname(buf, sizeof buf - 1) != 0) {
-        return "unknown";
-    }
-    return buf;
-}
-
-std::string now_iso8601() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
-    return buf;
-}
-
-std::string format_duration(double s) {
-    if (!std::isfinite(s) || s < 0) {
-        return "?";
-    }
-    if (s < 60) {
-        return fmt::format("{:.1f} s", s);
-    }
-    const auto total = static_cast<long>(s);
-    if (total < 3600) {
-        return fmt::format("{}m{:02}s", total / 60, total % 60);
-    }
-    return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
-}
 
 // Progress on a terminal: one line rewritten in place. Otherwise (a log file, a cluster job):
 // a log line at most every 10% or every 60 s.
@@ -196,7 +174,47 @@ struct run_options {
     std::string command_line;
 };
 
+// The experiment kind of a file: network (no `experiment` key), nalsm or timeseries.
+std::string kind_of(const std::string& file) {
+    const std::string kind = glia::io::experiment_kind(file);
+    if (kind != "network" && kind != "nalsm" && kind != "timeseries") {
+        throw glia::error(fmt::format("{}: experiment must be nalsm or timeseries (leave the key "
+                                      "out for a network experiment), got '{}'",
+                                      file, kind));
+    }
+    return kind;
+}
+
 int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) {
+    const std::string kind = opt.point < 0 ? kind_of(opt.file) : "network";
+    if (kind == "timeseries") {
+        if (opt.partitions > 0 || !opt.monitor.empty() || !opt.stats.empty()) {
+            throw glia::error("--partitions, --monitor and --stats are for network experiments; "
+                              "a time-series experiment writes its figures to /metrics");
+        }
+        glia::app::timeseries_run_options to;
+        to.file = opt.file;
+        to.sets = opt.sets;
+        to.output = opt.output;
+        to.threads = opt.threads;
+        to.command_line = opt.command_line;
+        return glia::app::cmd_run_timeseries(to, log);
+    }
+    if (kind == "nalsm") {
+        if (opt.partitions > 0 || !opt.monitor.empty() || !opt.stats.empty()) {
+            throw glia::error("--partitions, --monitor and --stats are for network experiments; "
+                              "a reservoir experiment (experiment: nalsm) writes its figures to "
+                              "/metrics of its output file");
+        }
+        glia::app::reservoir_run_options ro;
+        ro.file = opt.file;
+        ro.sets = opt.sets;
+        ro.output = opt.output;
+        ro.threads = opt.threads;
+        ro.progress = opt.progress;
+        ro.command_line = opt.command_line;
+        return glia::app::cmd_run_reservoir(ro, log);
+    }
     const std::string& file = opt.file;
     const std::vector<std::string>& sets = opt.sets;
     const std::string& output = opt.output;
@@ -320,6 +338,13 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
 }
 
 int cmd_validate(const std::string& file, const std::vector<std::string>& sets) {
+    const std::string kind = kind_of(file);
+    if (kind == "nalsm") {
+        return glia::app::cmd_validate_reservoir(file, sets);
+    }
+    if (kind == "timeseries") {
+        return glia::app::cmd_validate_timeseries(file, sets);
+    }
     glia::model_registry models;
     glia::models::register_builtin_models(models);
     const auto spec = load(file, sets, models);
@@ -408,7 +433,8 @@ int main(int argc, char** argv) {
             return cmd_validate(file, sets);
         }
         if (*inspect) {
-            fmt::print("{}", glia::io::inspect(h5));
+            fmt::print("{}", glia::io::is_reservoir_file(h5) ? glia::io::inspect_reservoir(h5)
+                                                              : glia::io::inspect(h5));
             return exit_ok;
         }
         if (*sweep) {

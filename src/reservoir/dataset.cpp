@@ -8,9 +8,10 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <glia/error.hpp>
+
+#include <zlib.h>
 
 namespace glia::reservoir {
 
@@ -21,7 +22,9 @@ namespace fs = std::filesystem;
 constexpr std::uint32_t idx_images_magic = 2051;  // 0x00000803: unsigned byte, 3 dimensions
 constexpr std::uint32_t idx_labels_magic = 2049;  // 0x00000801: unsigned byte, 1 dimension
 
-std::string quoted(const fs::path& p) { return fmt::format("'{}'", p.string()); }
+std::string quoted(const fs::path& p) {
+    return fmt::format("'{}'", p.string());
+}
 
 std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& in, const fs::path& path) {
     std::vector<std::uint8_t> out;
@@ -148,7 +151,8 @@ void write_bytes(const fs::path& path, std::span<const std::uint8_t> bytes) {
     if (!f) {
         throw error(fmt::format("cannot open {} for writing", quoted(path)));
     }
-    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
     if (!f) {
         throw error(fmt::format("cannot write {}", quoted(path)));
     }
@@ -175,8 +179,8 @@ std::vector<std::uint8_t> read_file_maybe_gzip(const fs::path& path) {
         throw error(fmt::format("dataset file {} does not exist", quoted(path)));
     }
     if (fs::is_directory(path, ec)) {
-        throw error(fmt::format("dataset file {} is a directory, expected an IDX file",
-                                quoted(path)));
+        throw error(
+            fmt::format("dataset file {} is a directory, expected an IDX file", quoted(path)));
     }
     std::ifstream f(path, std::ios::binary);
     if (!f) {
@@ -265,11 +269,25 @@ std::vector<std::size_t> class_counts(const image_set& set, std::span<const std:
     return counts;
 }
 
+std::vector<std::uint8_t> labels_of(const image_set& set, std::span<const std::size_t> indices) {
+    std::vector<std::uint8_t> out;
+    out.reserve(indices.size());
+    for (std::size_t i: indices) {
+        if (i >= set.labels.size()) {
+            throw error(fmt::format("labels_of: image index {} out of range (the set holds {} "
+                                    "images)",
+                                    i, set.labels.size()));
+        }
+        out.push_back(set.labels[i]);
+    }
+    return out;
+}
+
 official_dataset load_official(const fs::path& dir) {
     image_set train = load_idx(find_idx(dir, "train-images-idx3-ubyte"),
                                find_idx(dir, "train-labels-idx1-ubyte"));
-    image_set test = load_idx(find_idx(dir, "t10k-images-idx3-ubyte"),
-                              find_idx(dir, "t10k-labels-idx1-ubyte"));
+    image_set test =
+        load_idx(find_idx(dir, "t10k-images-idx3-ubyte"), find_idx(dir, "t10k-labels-idx1-ubyte"));
     official_dataset out;
     out.n_official_train = train.n;
     out.n_official_test = test.n;

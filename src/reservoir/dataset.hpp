@@ -20,11 +20,11 @@
 namespace glia::reservoir {
 
 struct image_set {
-    std::size_t n = 0;                  // number of images
-    std::size_t rows = 0;               // pixels per image, vertically
-    std::size_t cols = 0;               // pixels per image, horizontally
-    std::vector<std::uint8_t> pixels;   // grey levels 0..255, image after image, row-major
-    std::vector<std::uint8_t> labels;   // class of each image
+    std::size_t n = 0;                 // number of images
+    std::size_t rows = 0;              // pixels per image, vertically
+    std::size_t cols = 0;              // pixels per image, horizontally
+    std::vector<std::uint8_t> pixels;  // grey levels 0..255, image after image, row-major
+    std::vector<std::uint8_t> labels;  // class of each image
 
     std::size_t pixels_per_image() const { return rows * cols; }
     std::span<const std::uint8_t> image(std::size_t i) const {
@@ -53,6 +53,9 @@ image_set concatenate(const image_set& first, const image_set& second);
 // the result has max(label) + 1 entries.
 std::vector<std::size_t> class_counts(const image_set& set,
                                       std::span<const std::size_t> indices = {});
+
+// The labels of the images `indices`, in that order (glia::error for an index out of range).
+std::vector<std::uint8_t> labels_of(const image_set& set, std::span<const std::size_t> indices);
 
 // A dataset published as an official train file and an official test file (MNIST layout:
 // <dir>/train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz],

@@ -12,8 +12,8 @@ namespace glia::reservoir {
 
 namespace {
 
-constexpr std::size_t row_chunk = 512;     // rows per chunk of a sum (fixed: part of the result)
-constexpr std::size_t column_block = 64;   // output columns per task
+constexpr std::size_t row_chunk = 512;    // rows per chunk of a sum (fixed: part of the result)
+constexpr std::size_t column_block = 64;  // output columns per task
 
 using index = Eigen::Index;
 
@@ -26,7 +26,8 @@ void load_chunk(feature_view x, const standardizer& s, std::size_t first, std::s
         const float* row = x.data() + (first + r) * d;
         for (std::size_t j = 0; j < d; ++j) {
             const auto jj = static_cast<index>(j);
-            out(static_cast<index>(r), jj) = (static_cast<double>(row[j]) - s.mean[jj]) * s.inv_scale[jj];
+            out(static_cast<index>(r), jj) =
+                (static_cast<double>(row[j]) - s.mean[jj]) * s.inv_scale[jj];
         }
         out(static_cast<index>(r), static_cast<index>(d)) = 1.0;
     }
@@ -61,7 +62,8 @@ standardizer standardizer::fit(feature_view x, bool enabled) {
             const double sd = std::sqrt(ss / static_cast<double>(n));
             s.mean[static_cast<index>(j)] = mean;
             // A (numerically) constant feature carries no information: scale 0 removes it.
-            s.inv_scale[static_cast<index>(j)] = sd > 1e-12 * std::max(1.0, std::abs(mean)) ? 1.0 / sd : 0.0;
+            s.inv_scale[static_cast<index>(j)] =
+                sd > 1e-12 * std::max(1.0, std::abs(mean)) ? 1.0 / sd : 0.0;
         }
     });
     return s;
@@ -72,8 +74,8 @@ normal_equations accumulate_normal_equations(feature_view x, const standardizer&
     const std::size_t n = x.n_rows();
     const std::size_t d = x.n_cols();
     if (static_cast<std::size_t>(y.rows()) != n) {
-        throw internal_error(fmt::format("accumulate_normal_equations: {} samples but {} targets",
-                                         n, y.rows()));
+        throw internal_error(
+            fmt::format("accumulate_normal_equations: {} samples but {} targets", n, y.rows()));
     }
     if (s.n_features() != d) {
         throw internal_error("accumulate_normal_equations: standardizer of another width");
@@ -106,8 +108,8 @@ normal_equations accumulate_normal_equations(feature_view x, const standardizer&
                 const index k0 = std::max(c0, p) - p;
                 const index k1 = c1 - p;
                 eq.cross.middleCols(k0, k1 - k0).noalias() +=
-                    z.transpose() * y.block(static_cast<index>(first), k0,
-                                            static_cast<index>(count), k1 - k0);
+                    z.transpose() *
+                    y.block(static_cast<index>(first), k0, static_cast<index>(count), k1 - k0);
             }
         }
     });

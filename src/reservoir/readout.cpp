@@ -26,6 +26,7 @@ void check(const labelled_features& set, const char* which) {
         throw error(fmt::format("readout: the {} set has {} feature rows but {} labels", which,
                                 set.x.n_rows(), set.labels.size()));
     }
+    require_finite(set.x, fmt::format("readout: the {} set", which));
 }
 
 void check_widths(const labelled_features& train, const labelled_features& validation,
@@ -47,8 +48,12 @@ std::size_t resolve_classes(const labelled_features& train, const labelled_featu
         n_classes = seen;
     }
     if (seen > n_classes) {
-        throw error(fmt::format("readout: a label {} is present but n_classes = {}", seen - 1,
-                                n_classes));
+        throw error(
+            fmt::format("readout: a label {} is present but n_classes = {}", seen - 1, n_classes));
+    }
+    if (n_classes > 256) {
+        throw error(
+            fmt::format("readout: at most 256 classes (labels are bytes), got {}", n_classes));
     }
     if (n_classes < 2) {
         throw error(fmt::format("readout: needs at least 2 classes, got {}", n_classes));
@@ -67,7 +72,8 @@ std::uint8_t arg_max(const Eigen::Ref<const Eigen::RowVectorXd>& row) {
 }
 
 // Rows `rows` of x, L1-normalised, into out (count x d); returns the largest element.
-double gather_l1(feature_view x, std::span<const std::size_t> rows, Eigen::Ref<Eigen::MatrixXd> out) {
+double gather_l1(feature_view x, std::span<const std::size_t> rows,
+                 Eigen::Ref<Eigen::MatrixXd> out) {
     const std::size_t d = x.n_cols();
     double largest = 0;
     for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -138,9 +144,9 @@ void chunk_gradient(const Eigen::Ref<const Eigen::MatrixXd>& xc,
 }
 
 // Loss and gradient of a normalised batch, in fixed chunks of rows summed in chunk order.
-loss_gradient batch_loss_gradient(const Eigen::MatrixXd& x_hat, std::span<const std::uint8_t> labels,
-                                  const Eigen::MatrixXd& W, const Eigen::VectorXd& b,
-                                  double l2_beta, const soft_targets& q,
+loss_gradient batch_loss_gradient(const Eigen::MatrixXd& x_hat,
+                                  std::span<const std::uint8_t> labels, const Eigen::MatrixXd& W,
+                                  const Eigen::VectorXd& b, double l2_beta, const soft_targets& q,
                                   std::vector<chunk_partial>& parts) {
     const auto n = static_cast<std::size_t>(x_hat.rows());
     const std::size_t n_chunks = (n + gradient_chunk - 1) / gradient_chunk;
@@ -200,8 +206,8 @@ ridge_result train_ridge_classifier(const labelled_features& train,
 
     ridge_result out;
     out.model.scaling = standardizer::fit(train.x, params.standardize);
-    Eigen::MatrixXd y = Eigen::MatrixXd::Zero(static_cast<index>(train.x.n_rows()),
-                                              static_cast<index>(n_classes));
+    Eigen::MatrixXd y =
+        Eigen::MatrixXd::Zero(static_cast<index>(train.x.n_rows()), static_cast<index>(n_classes));
     for (std::size_t i = 0; i < train.labels.size(); ++i) {
         y(static_cast<index>(i), train.labels[i]) = 1.0;
     }
@@ -361,8 +367,9 @@ softmax_result train_softmax_readout(const labelled_features& train,
             oneapi::tbb::parallel_for(std::size_t{0}, n_chunks, [&](std::size_t c) {
                 const std::size_t r0 = c * gradient_chunk;
                 const std::size_t rn = std::min(gradient_chunk, count - r0);
-                chunk_max[c] = gather_l1(train.x, rows.subspan(r0, rn),
-                                         xb.middleRows(static_cast<index>(r0), static_cast<index>(rn)));
+                chunk_max[c] =
+                    gather_l1(train.x, rows.subspan(r0, rn),
+                              xb.middleRows(static_cast<index>(r0), static_cast<index>(rn)));
             });
             const double largest = *std::max_element(chunk_max.begin(), chunk_max.end());
             if (largest > 0) {
@@ -371,19 +378,25 @@ softmax_result train_softmax_readout(const labelled_features& train,
             for (std::size_t r = 0; r < count; ++r) {
                 batch_labels[r] = train.labels[rows[r]];
             }
-            const loss_gradient g = batch_loss_gradient(xb, batch_labels, W, b, p.l2_beta, q, parts);
+            const loss_gradient g =
+                batch_loss_gradient(xb, batch_labels, W, b, p.l2_beta, q, parts);
             loss_sum += g.loss;
             ++n_batches;
             adadelta_step(W, g.dW, acc_W, acc_update_W, p.learning_rate, p.rho, p.epsilon);
             adadelta_step(b, g.db, acc_b, acc_update_b, p.learning_rate, p.rho, p.epsilon);
         }
 
-        const double train_acc = accuracy(softmax_predict(train.x, W, b, p.batch_size), train.labels);
+        const double train_acc =
+            p.record_train_curve
+                ? accuracy(softmax_predict(train.x, W, b, p.batch_size), train.labels)
+                : std::numeric_limits<double>::quiet_NaN();
         const double val_acc =
             accuracy(softmax_predict(validation.x, W, b, p.batch_size), validation.labels);
         std::vector<std::uint8_t> test_pred = softmax_predict(test.x, W, b, p.batch_size);
         const double test_acc = accuracy(test_pred, test.labels);
-        out.train_curve.push_back(train_acc);
+        if (p.record_train_curve) {
+            out.train_curve.push_back(train_acc);
+        }
         out.validation_curve.push_back(val_acc);
         out.test_curve.push_back(test_acc);
         out.loss_curve.push_back(loss_sum / static_cast<double>(n_batches));
@@ -401,6 +414,14 @@ softmax_result train_softmax_readout(const labelled_features& train,
             out.stopped_early = epoch < p.max_epochs;
             break;
         }
+        if (p.on_epoch && !p.on_epoch(epoch, val_acc)) {
+            out.stopped_early = epoch < p.max_epochs;
+            break;
+        }
+    }
+    if (!p.record_train_curve) {
+        out.train_accuracy =
+            accuracy(softmax_predict(train.x, out.W, out.b, p.batch_size), train.labels);
     }
     return out;
 }

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -52,12 +53,12 @@ struct ridge_model {
 };
 
 struct ridge_result {
-    ridge_model model;                               // trained with the chosen lambda
-    double lambda = 0;                               // the chosen lambda
+    ridge_model model;                                   // trained with the chosen lambda
+    double lambda = 0;                                   // the chosen lambda
     std::vector<double> validation_accuracy_per_lambda;  // in ridge_params::lambdas order
     double train_accuracy = 0;
     double validation_accuracy = 0;
-    double test_accuracy = 0;                        // NaN without test samples
+    double test_accuracy = 0;  // NaN without test samples
     std::vector<std::uint8_t> test_predictions;
 };
 
@@ -70,31 +71,38 @@ ridge_result train_ridge_classifier(const labelled_features& train,
 // ----- NALSM softmax readout -----
 
 struct softmax_params {
-    double learning_rate = 0.1;   // Adadelta lr (NALSM: READOUT_LR_IN = 0.1)
-    double rho = 0.95;            // Adadelta decay (TF1 default)
-    double epsilon = 1e-8;        // Adadelta epsilon (TF1 default)
-    double l2_beta = 5e-10;       // loss += l2_beta * sum(W^2) / 2 (tf.nn.l2_loss); bias free
-    std::size_t batch_size = 250; // samples per minibatch, also the normalisation group
+    double learning_rate = 0.1;    // Adadelta lr (NALSM: READOUT_LR_IN = 0.1)
+    double rho = 0.95;             // Adadelta decay (TF1 default)
+    double epsilon = 1e-8;         // Adadelta epsilon (TF1 default)
+    double l2_beta = 5e-10;        // loss += l2_beta * sum(W^2) / 2 (tf.nn.l2_loss); bias free
+    std::size_t batch_size = 250;  // samples per minibatch, also the normalisation group
     // NALSM runs 5000 epochs; with early stopping the best validation epoch is reached long
     // before (docs/reservoir.md: measured on Fashion-MNIST pixels).
     std::size_t max_epochs = 1000;
-    std::size_t patience = 100;   // stop after this many epochs without a better validation
-                                  // accuracy; 0: run all max_epochs
-    bool shuffle = true;          // new minibatch order every epoch (NALSM: fixed order, false)
-    std::uint64_t seed = 0;       // of the shuffles: stream::reservoir, entity 0, sub = epoch
+    std::size_t patience = 100;  // stop after this many epochs without a better validation
+                                 // accuracy; 0: run all max_epochs
+    bool shuffle = true;         // new minibatch order every epoch (NALSM: fixed order, false)
+    std::uint64_t seed = 0;      // of the shuffles: stream::reservoir, entity 0, sub = epoch
+    // Evaluate the whole training set after every epoch (NALSM does) for train_curve; off saves
+    // about a quarter of the time, and train_accuracy is then evaluated at the best epoch only.
+    bool record_train_curve = true;
+    // Called after every epoch with (epoch, its validation accuracy); returning false stops the
+    // training there (the result is then the best epoch so far). For progress and Ctrl-C.
+    std::function<bool(std::size_t, double)> on_epoch;
 };
 
 struct softmax_result {
-    Eigen::MatrixXd W;             // n_features x n_classes, at the best epoch
-    Eigen::VectorXd b;             // n_classes, at the best epoch
-    std::size_t best_epoch = 0;    // 1-based epoch of the first maximum of validation accuracy
+    Eigen::MatrixXd W;           // n_features x n_classes, at the best epoch
+    Eigen::VectorXd b;           // n_classes, at the best epoch
+    std::size_t best_epoch = 0;  // 1-based epoch of the first maximum of validation accuracy
     std::size_t epochs_run = 0;
     bool stopped_early = false;
-    double train_accuracy = 0;     // at best_epoch
+    double train_accuracy = 0;  // at best_epoch
     double validation_accuracy = 0;
-    double test_accuracy = 0;      // the reported number; NaN without test samples
+    double test_accuracy = 0;                    // the reported number; NaN without test samples
     std::vector<std::uint8_t> test_predictions;  // at best_epoch
-    // After each epoch e (index e - 1): accuracies, and the mean minibatch loss during it.
+    // After each epoch e (index e - 1): accuracies, and the mean minibatch loss during it
+    // (train_curve stays empty without softmax_params::record_train_curve).
     std::vector<double> train_curve, validation_curve, test_curve, loss_curve;
 };
 
@@ -105,8 +113,10 @@ softmax_result train_softmax_readout(const labelled_features& train,
                                      const softmax_params& params = {}, std::size_t n_classes = 0);
 
 // NALSM's input normalisation of one batch, in place: each row divided by its L1 norm, then
-// everything divided by the largest element of the batch. Deviation, stated: an all-zero row
-// (a sample without spikes: 0/0 = NaN in NALSM) stays zero, and so does an all-zero batch.
+// everything divided by the largest element of the batch (features are meant to be
+// non-negative, like spike counts; a batch whose largest element is <= 0 is not rescaled).
+// Deviation, stated: an all-zero row (a sample without spikes: 0/0 = NaN in NALSM) stays zero, and
+// so does an all-zero batch.
 void nalsm_normalize_batch(Eigen::MatrixXd& batch);
 
 // The soft targets softmax(t) for t = +1 (true class), -1 (others): {q_true, q_other}.

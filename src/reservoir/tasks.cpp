@@ -26,21 +26,30 @@ struct row_ranges {
 row_ranges split_rows(std::size_t n_rows, std::size_t first_usable, const linear_task_params& p,
                       const char* task) {
     if (!(p.train_fraction > 0 && p.train_fraction < 1)) {
-        throw error(fmt::format("{}: train_fraction must be in (0, 1), got {}", task,
-                                p.train_fraction));
+        throw error(
+            fmt::format("{}: train_fraction must be in (0, 1), got {}", task, p.train_fraction));
     }
     if (first_usable >= n_rows) {
         throw error(fmt::format("{}: {} rows leave none after the first {} (washout and delays)",
                                 task, n_rows, first_usable));
     }
     const std::size_t usable = n_rows - first_usable;
-    const auto n_train = static_cast<std::size_t>(std::floor(static_cast<double>(usable) * p.train_fraction));
+    const auto n_train =
+        static_cast<std::size_t>(std::floor(static_cast<double>(usable) * p.train_fraction));
     if (n_train < 2 || usable - n_train < 2) {
         throw error(fmt::format("{}: {} usable rows split {} / {} (train / test): each part needs "
                                 "at least 2",
                                 task, usable, n_train, usable - n_train));
     }
     return {first_usable, n_train, usable - n_train};
+}
+
+void require_finite_series(std::span<const double> v, const char* what) {
+    for (std::size_t t = 0; t < v.size(); ++t) {
+        if (!std::isfinite(v[t])) {
+            throw error(fmt::format("{}: value {} at t = {} is not finite", what, v[t], t));
+        }
+    }
 }
 
 double nrmse(const Eigen::VectorXd& prediction, const Eigen::VectorXd& target) {
@@ -55,13 +64,16 @@ double nrmse(const Eigen::VectorXd& prediction, const Eigen::VectorXd& target) {
 memory_capacity_result memory_capacity(feature_view states, std::span<const double> u,
                                        std::size_t k_max, const linear_task_params& p) {
     if (u.size() != states.n_rows()) {
-        throw error(fmt::format("memory_capacity: {} state rows but {} inputs", states.n_rows(),
-                                u.size()));
+        throw error(
+            fmt::format("memory_capacity: {} state rows but {} inputs", states.n_rows(), u.size()));
     }
     if (k_max == 0) {
         throw error("memory_capacity: k_max must be >= 1");
     }
-    const row_ranges r = split_rows(states.n_rows(), std::max(p.washout, k_max), p, "memory_capacity");
+    const row_ranges r =
+        split_rows(states.n_rows(), std::max(p.washout, k_max), p, "memory_capacity");
+    require_finite(states, "memory_capacity");
+    require_finite_series(u, "memory_capacity: input u");
     // Targets: column k - 1 holds u(t - k) for every used row t.
     const auto fill_targets = [&](std::size_t first, std::size_t count) {
         Eigen::MatrixXd y(static_cast<index>(count), static_cast<index>(k_max));
@@ -136,6 +148,8 @@ regression_result linear_regression_task(feature_view states, std::span<const do
                                 states.n_rows(), target.size()));
     }
     const row_ranges r = split_rows(states.n_rows(), p.washout, p, "linear_regression_task");
+    require_finite(states, "linear_regression_task");
+    require_finite_series(target, "linear_regression_task: target");
     const auto segment = [&](std::size_t first, std::size_t count) {
         Eigen::VectorXd v(static_cast<index>(count));
         for (std::size_t i = 0; i < count; ++i) {
@@ -148,7 +162,8 @@ regression_result linear_regression_task(feature_view states, std::span<const do
     const standardizer s = standardizer::fit(train, p.standardize);
     const Eigen::VectorXd y_train = segment(r.first_train, r.n_train);
     const Eigen::VectorXd y_test = segment(r.first_train + r.n_train, r.n_test);
-    const Eigen::MatrixXd W = solve_ridge(accumulate_normal_equations(train, s, y_train), p.ridge_lambda);
+    const Eigen::MatrixXd W =
+        solve_ridge(accumulate_normal_equations(train, s, y_train), p.ridge_lambda);
     const Eigen::VectorXd pred_train = predict_linear(train, s, W).col(0);
     const Eigen::VectorXd pred_test = predict_linear(test, s, W).col(0);
     regression_result out;

@@ -24,15 +24,15 @@
 namespace glia::reservoir {
 
 struct linear_task_params {
-    std::size_t washout = 100;   // first rows dropped (reservoir transient)
-    double train_fraction = 0.7; // of the rows after the washout; the rest is held out
-    double ridge_lambda = 1e-6;  // on standardised features (the diagonal of Z^T Z ~ n_train)
+    std::size_t washout = 100;    // first rows dropped (reservoir transient)
+    double train_fraction = 0.7;  // of the rows after the washout; the rest is held out
+    double ridge_lambda = 1e-6;   // on standardised features (the diagonal of Z^T Z ~ n_train)
     bool standardize = true;
 };
 
 struct memory_capacity_result {
-    double mc = 0;              // sum of mc_k
-    std::vector<double> mc_k;   // mc_k[k - 1] for k = 1..k_max
+    double mc = 0;             // sum of mc_k
+    std::vector<double> mc_k;  // mc_k[k - 1] for k = 1..k_max
 };
 
 // u.size() must equal states.n_rows(); all delays use the same rows (t >= max(washout, k_max)).

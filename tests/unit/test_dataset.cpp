@@ -11,11 +11,12 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <glia/error.hpp>
 
 #include "reservoir/dataset.hpp"
+
+#include <unistd.h>
 
 namespace {
 
@@ -37,7 +38,8 @@ protected:
 
     void write(const std::string& name, const std::vector<std::uint8_t>& bytes) const {
         std::ofstream f(path(name), std::ios::binary);
-        f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        f.write(reinterpret_cast<const char*>(bytes.data()),
+                static_cast<std::streamsize>(bytes.size()));
     }
     std::vector<std::uint8_t> read(const std::string& name) const {
         std::ifstream f(path(name), std::ios::binary);
@@ -91,7 +93,8 @@ void expect_error(F&& f, const std::string& part1, const std::string& part2 = ""
     try {
         f();
         ADD_FAILURE() << "no glia::error thrown; expected one saying '" << part1 << "'";
-    } catch (const glia::error& e) {
+    }
+    catch (const glia::error& e) {
         EXPECT_THAT(e.what(), HasSubstr(part1));
         EXPECT_THAT(e.what(), HasSubstr(part2));
     }
@@ -175,7 +178,8 @@ TEST_F(dataset_files, rejects_truncated_and_trailing_data) {
 TEST_F(dataset_files, rejects_truncated_and_corrupt_gzip) {
     glia::reservoir::save_idx(small_set(), path("img.gz"), path("lab.gz"), true);
     std::vector<std::uint8_t> gz = read("img.gz");
-    write("cut.gz", std::vector<std::uint8_t>(gz.begin(), gz.begin() + static_cast<long>(gz.size() / 2)));
+    write("cut.gz",
+          std::vector<std::uint8_t>(gz.begin(), gz.begin() + static_cast<long>(gz.size() / 2)));
     expect_error([&] { glia::reservoir::load_idx(path("cut.gz"), path("lab.gz")); },
                  fmt::format("'{}': truncated gzip stream", path("cut.gz").string()));
     std::vector<std::uint8_t> bad = gz;
@@ -209,7 +213,8 @@ TEST_F(dataset_files, loads_an_official_pair_from_a_directory) {
                  "nalsm_split: n_validation must be below the 3 official train images, got 3");
     fs::remove(path("t10k-labels-idx1-ubyte"));
     expect_error([&] { glia::reservoir::load_official(dir_); },
-                 fmt::format("neither '{}' nor '{}' exists", path("t10k-labels-idx1-ubyte").string(),
+                 fmt::format("neither '{}' nor '{}' exists",
+                             path("t10k-labels-idx1-ubyte").string(),
                              path("t10k-labels-idx1-ubyte.gz").string()));
 }
 
@@ -221,6 +226,10 @@ TEST(dataset, concatenates_and_counts_classes) {
     EXPECT_EQ(glia::reservoir::class_counts(both), (std::vector<std::size_t>{2, 0, 4}));
     const std::vector<std::size_t> some{1, 2};
     EXPECT_EQ(glia::reservoir::class_counts(both, some), (std::vector<std::size_t>{1, 0, 1}));
+    EXPECT_EQ(glia::reservoir::labels_of(both, some), (std::vector<std::uint8_t>{0, 2}));
+    const std::vector<std::size_t> outside{6};
+    expect_error([&] { glia::reservoir::labels_of(both, outside); },
+                 "labels_of: image index 6 out of range (the set holds 6 images)");
     image_set other = s;
     other.cols = 2;
     expect_error([&] { glia::reservoir::concatenate(s, other); },
@@ -267,7 +276,8 @@ TEST(dataset_real, fashion_mnist_has_the_published_counts) {
     // Fashion-MNIST is balanced: 6,000 per class in train, 1,000 in test.
     EXPECT_EQ(glia::reservoir::class_counts(data.images, train_validation),
               std::vector<std::size_t>(10, 6000));
-    EXPECT_EQ(glia::reservoir::class_counts(data.images, s.test), std::vector<std::size_t>(10, 1000));
+    EXPECT_EQ(glia::reservoir::class_counts(data.images, s.test),
+              std::vector<std::size_t>(10, 1000));
 }
 
 TEST(dataset_real, mnist_10k_has_the_documented_class_counts) {
@@ -275,8 +285,8 @@ TEST(dataset_real, mnist_10k_has_the_documented_class_counts) {
     if (!fs::exists(dir / "images-idx3-ubyte.gz")) {
         GTEST_SKIP() << "mnist-10k is not at " << dir << " (tools/fetch_mnist10k.sh makes it)";
     }
-    const image_set set = glia::reservoir::load_idx(dir / "images-idx3-ubyte.gz",
-                                                    dir / "labels-idx1-ubyte.gz");
+    const image_set set =
+        glia::reservoir::load_idx(dir / "images-idx3-ubyte.gz", dir / "labels-idx1-ubyte.gz");
     EXPECT_EQ(set.n, 10000u);
     EXPECT_EQ(set.rows, 28u);
     EXPECT_EQ(set.cols, 28u);

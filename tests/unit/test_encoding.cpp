@@ -99,8 +99,9 @@ TEST(encoding_real, fashion_mnist_probabilities_reach_one_in_each_set) {
     ASSERT_EQ(enc.train.size(), 50000u * 784u);
     ASSERT_EQ(enc.test.size(), 10000u * 784u);
     // Each set's brightest normalised pixel maps to exactly 1; nothing exceeds it.
-    const float top_trval = std::max(*std::max_element(enc.train.begin(), enc.train.end()),
-                                     *std::max_element(enc.validation.begin(), enc.validation.end()));
+    const float top_trval =
+        std::max(*std::max_element(enc.train.begin(), enc.train.end()),
+                 *std::max_element(enc.validation.begin(), enc.validation.end()));
     EXPECT_EQ(top_trval, 1.0f);
     EXPECT_EQ(*std::max_element(enc.test.begin(), enc.test.end()), 1.0f);
     EXPECT_GE(*std::min_element(enc.train.begin(), enc.train.end()), 0.0f);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -19,8 +20,14 @@ namespace {
 using glia::reservoir::feature_view;
 using testing::HasSubstr;
 
+// Random numbers for test data, keyed independently of glia::stream numbering (which may change).
+glia::rng_stream test_stream(std::uint64_t seed, std::uint64_t tag) {
+    return {glia::mix64(glia::mix64(seed) ^ tag), 0, 0};
+}
+
 // Row t holds u(t - 1), ..., u(t - K): a perfect memory of the last K inputs (0 before t = 0).
-std::vector<float> delay_line(const std::vector<double>& u, std::size_t K, std::size_t first_lag = 1) {
+std::vector<float> delay_line(const std::vector<double>& u, std::size_t K,
+                              std::size_t first_lag = 1) {
     std::vector<float> s(u.size() * K, 0.0f);
     for (std::size_t t = 0; t < u.size(); ++t) {
         for (std::size_t j = 0; j < K; ++j) {
@@ -32,7 +39,7 @@ std::vector<float> delay_line(const std::vector<double>& u, std::size_t K, std::
 }
 
 std::vector<float> random_states(std::size_t T, std::size_t n, std::uint64_t seed) {
-    glia::rng_stream rng(glia::stream_key(seed, glia::stream::reservoir, 97), 0, 0);
+    glia::rng_stream rng = test_stream(seed, 97);
     std::vector<float> s(T * n);
     for (float& v: s) {
         v = static_cast<float>(rng.uniform(-1, 1));
@@ -74,13 +81,25 @@ TEST(memory_capacity, reports_bad_input) {
                     HasSubstr("memory_capacity: 300 state rows but 299 inputs")));
     EXPECT_THAT([&] { glia::reservoir::memory_capacity(v, u, 0); },
                 testing::ThrowsMessage<glia::error>(HasSubstr("k_max must be >= 1")));
-    EXPECT_THAT([&] { glia::reservoir::memory_capacity(v, u, 300); },
-                testing::ThrowsMessage<glia::error>(HasSubstr(
-                    "memory_capacity: 300 rows leave none after the first 300 (washout and delays)")));
+    EXPECT_THAT(
+        [&] { glia::reservoir::memory_capacity(v, u, 300); },
+        testing::ThrowsMessage<glia::error>(HasSubstr(
+            "memory_capacity: 300 rows leave none after the first 300 (washout and delays)")));
+    std::vector<float> broken = s;
+    broken[5 * 3 + 1] = std::numeric_limits<float>::infinity();
+    EXPECT_THAT([&] { glia::reservoir::memory_capacity(feature_view(broken, 300, 3), u, 5); },
+                testing::ThrowsMessage<glia::error>(
+                    HasSubstr("memory_capacity: feature matrix value at row 5, column 1 is inf")));
+    std::vector<double> bad_u = u;
+    bad_u[7] = std::nan("");
+    EXPECT_THAT([&] { glia::reservoir::memory_capacity(v, bad_u, 5); },
+                testing::ThrowsMessage<glia::error>(
+                    HasSubstr("memory_capacity: input u: value nan at t = 7 is not finite")));
     glia::reservoir::linear_task_params p;
     p.train_fraction = 1.0;
-    EXPECT_THAT([&] { glia::reservoir::memory_capacity(v, u, 5, p); },
-                testing::ThrowsMessage<glia::error>(HasSubstr("train_fraction must be in (0, 1), got 1")));
+    EXPECT_THAT(
+        [&] { glia::reservoir::memory_capacity(v, u, 5, p); },
+        testing::ThrowsMessage<glia::error>(HasSubstr("train_fraction must be in (0, 1), got 1")));
 }
 
 TEST(uniform_series, is_in_range_and_a_function_of_the_seed) {
@@ -124,7 +143,8 @@ TEST(narma, reports_a_diverging_series) {
     glia::reservoir::narma_params p;
     p.a2 = 5.0;
     EXPECT_THAT([&] { glia::reservoir::narma_series(u, p); },
-                testing::ThrowsMessage<glia::error>(HasSubstr("narma_series: the series diverged at t = ")));
+                testing::ThrowsMessage<glia::error>(
+                    HasSubstr("narma_series: the series diverged at t = ")));
 }
 
 TEST(narma, readout_error_orders_ideal_memory_and_random_states) {

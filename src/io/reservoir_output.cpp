@@ -1,0 +1,599 @@
+#include "io/reservoir_output.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+#include <hdf5.h>
+
+#include <glia/error.hpp>
+
+#include "io/hdf5_handle.hpp"
+
+namespace glia::io {
+
+namespace {
+
+using h5::handle;
+
+[[noreturn]] void fail(const std::string& file, const std::string& what) {
+    const std::string detail = h5::last_error();
+    throw glia::error(fmt::format("cannot write output file '{}': {}{}", file, what,
+                                  detail.empty() ? "" : " (HDF5: " + detail + ")"));
+}
+
+hid_t check(hid_t id, const std::string& file, const std::string& what) {
+    if (id < 0) {
+        fail(file, what);
+    }
+    return id;
+}
+
+handle space_of(std::span<const hsize_t> dims, std::span<const hsize_t> maxdims,
+                const std::string& file) {
+    return {check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(),
+                                   maxdims.empty() ? nullptr : maxdims.data()),
+                  file, "cannot create a dataspace"),
+            H5Sclose};
+}
+
+handle group(hid_t loc, const std::string& name, const std::string& file) {
+    if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) > 0) {
+        return {check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), file, "cannot open " + name),
+                H5Gclose};
+    }
+    return {check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), file,
+                  "cannot create group " + name),
+            H5Gclose};
+}
+
+void attribute(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type,
+               const void* value, const std::string& file) {
+    if (H5Aexists(obj, name.c_str()) > 0) {
+        H5Adelete(obj, name.c_str());
+    }
+    const handle space{check(H5Screate(H5S_SCALAR), file, "cannot create a dataspace"), H5Sclose};
+    const handle a{check(H5Acreate2(obj, name.c_str(), file_type, space.get(), H5P_DEFAULT,
+                                    H5P_DEFAULT),
+                         file, "cannot create attribute " + name),
+                   H5Aclose};
+    check(H5Awrite(a.get(), mem_type, value), file, "cannot write attribute " + name);
+}
+
+void text_attribute(hid_t obj, const std::string& name, const std::string& value,
+                    const std::string& file) {
+    const handle type{check(H5Tcopy(H5T_C_S1), file, "cannot create a string type"), H5Tclose};
+    H5Tset_size(type.get(), H5T_VARIABLE);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    const char* text = value.c_str();
+    attribute(obj, name, type.get(), type.get(), &text, file);
+}
+
+void u64_attribute(hid_t obj, const std::string& name, std::uint64_t v, const std::string& file) {
+    attribute(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v, file);
+}
+
+void f64_attribute(hid_t obj, const std::string& name, double v, const std::string& file) {
+    attribute(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, file);
+}
+
+// A fixed-size dataset written at once (compressed when large).
+template <typename T>
+void dataset(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
+             std::span<const T> values, std::vector<hsize_t> dims, const std::string& file) {
+    if (dims.empty()) {
+        dims.push_back(values.size());
+    }
+    const handle space = space_of(dims, {}, file);
+    const handle dcpl{check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create a property list"),
+                      H5Pclose};
+    if (values.size() > 4096) {
+        std::vector<hsize_t> chunk = dims;
+        hsize_t rest = 1;
+        for (std::size_t i = 1; i < chunk.size(); ++i) {
+            rest *= chunk[i];
+        }
+        chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims[0], (1U << 18) / std::max<hsize_t>(rest, 1)));
+        H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+        H5Pset_deflate(dcpl.get(), 4);
+    }
+    const handle d{check(H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT,
+                                    dcpl.get(), H5P_DEFAULT),
+                         file, "cannot create dataset " + name),
+                   H5Dclose};
+    if (!values.empty()) {
+        check(H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), file,
+              "cannot write dataset " + name);
+    }
+}
+
+// An extendible dataset of rows x width, appended to.
+struct growing {
+    handle d;
+    hsize_t width = 1;
+    hsize_t rows = 0;
+    hid_t mem_type = H5T_NATIVE_FLOAT;
+};
+
+growing make_growing(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
+                     hsize_t width, hsize_t chunk_rows, const std::string& file) {
+    const bool matrix = width > 1;
+    const std::array<hsize_t, 2> dims = {0, width};
+    const std::array<hsize_t, 2> maxdims = {H5S_UNLIMITED, width};
+    const handle space = space_of(std::span(dims.data(), matrix ? 2 : 1),
+                                  std::span(maxdims.data(), matrix ? 2 : 1), file);
+    const handle dcpl{check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create a property list"),
+                      H5Pclose};
+    const std::array<hsize_t, 2> chunk = {chunk_rows, width};
+    H5Pset_chunk(dcpl.get(), matrix ? 2 : 1, chunk.data());
+    H5Pset_deflate(dcpl.get(), 4);
+    growing g;
+    g.d = handle{check(H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT,
+                                  dcpl.get(), H5P_DEFAULT),
+                       file, "cannot create dataset " + name),
+                 H5Dclose};
+    g.width = width;
+    g.mem_type = mem_type;
+    return g;
+}
+
+void append_rows(growing& g, const void* data, hsize_t rows, const std::string& file) {
+    if (rows == 0) {
+        return;
+    }
+    const bool matrix = g.width > 1;
+    const std::array<hsize_t, 2> size = {g.rows + rows, g.width};
+    check(H5Dset_extent(g.d.get(), size.data()), file, "cannot extend a dataset");
+    const handle fspace{check(H5Dget_space(g.d.get()), file, "cannot get a dataspace"), H5Sclose};
+    const std::array<hsize_t, 2> start = {g.rows, 0};
+    const std::array<hsize_t, 2> count = {rows, g.width};
+    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+    const handle mspace = space_of(std::span(count.data(), matrix ? 2 : 1), {}, file);
+    check(H5Dwrite(g.d.get(), g.mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data), file,
+          "cannot write rows");
+    g.rows += rows;
+}
+
+}  // namespace
+
+struct reservoir_file::state {
+    std::string path;
+    handle file;
+    handle part;  // current /reservoir/<part> group
+    growing features, labels, index, liquid_spikes, input_spikes, final_a;
+    std::size_t done = 0;
+    bool closed = false;
+};
+
+reservoir_file::reservoir_file(const std::string& path, const reservoir_provenance& prov) :
+    s_(std::make_unique<state>()) {
+    const h5::quiet_errors quiet;
+    s_->path = path;
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(parent, ec);
+    }
+    s_->file = handle{check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path,
+                            "cannot create the file"),
+                      H5Fclose};
+    const handle run = group(s_->file.get(), "run", path);
+    text_attribute(run.get(), "kind", prov.kind, path);
+    text_attribute(run.get(), "status", "running", path);
+    text_attribute(run.get(), "config", prov.config_text, path);
+    text_attribute(run.get(), "source", prov.source_path, path);
+    text_attribute(run.get(), "version", prov.version, path);
+    text_attribute(run.get(), "git_hash", prov.git_hash, path);
+    text_attribute(run.get(), "host", prov.host, path);
+    text_attribute(run.get(), "command_line", prov.command_line, path);
+    text_attribute(run.get(), "started", prov.started, path);
+    u64_attribute(run.get(), "seed", prov.seed, path);
+    group(s_->file.get(), "reservoir", path);
+    group(s_->file.get(), "metrics", path);
+    H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
+}
+
+reservoir_file::~reservoir_file() {
+    if (!s_->closed) {
+        try {
+            close("interrupted");
+        }
+        catch (...) {  // a destructor must not throw; the file was flushed after every block
+        }
+    }
+}
+
+void reservoir_file::write_liquid(const reservoir::nalsm::liquid& net,
+                                  const reservoir::nalsm::astrocyte_layout& layout) {
+    const h5::quiet_errors quiet;
+    const std::string& f = s_->path;
+    const handle res = group(s_->file.get(), "reservoir", f);
+    const handle g = group(res.get(), "liquid", f);
+    u64_attribute(g.get(), "n_exc", net.n_exc, f);
+    u64_attribute(g.get(), "n_inh", net.n_inh, f);
+    u64_attribute(g.get(), "n_input", net.n_input, f);
+    std::vector<std::uint16_t> pos;
+    for (const auto& p: net.position) {
+        pos.insert(pos.end(), p.begin(), p.end());
+    }
+    dataset<std::uint16_t>(g.get(), "position", H5T_STD_U16LE, H5T_NATIVE_UINT16, pos,
+                           {net.position.size(), 3}, f);
+    std::vector<std::uint32_t> pre(net.n_synapses());
+    for (std::uint32_t j = 0; j < net.n_total(); ++j) {
+        std::fill(pre.begin() + net.out_offset[j], pre.begin() + net.out_offset[j + 1], j);
+    }
+    dataset<std::uint32_t>(g.get(), "synapse_pre", H5T_STD_U32LE, H5T_NATIVE_UINT32, pre, {}, f);
+    dataset<std::uint32_t>(g.get(), "synapse_post", H5T_STD_U32LE, H5T_NATIVE_UINT32, net.post, {},
+                           f);
+    dataset<float>(g.get(), "weight_build", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, net.weight, {}, f);
+    dataset<std::uint32_t>(g.get(), "region", H5T_STD_U32LE, H5T_NATIVE_UINT32, layout.region, {},
+                           f);
+    H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
+}
+
+void reservoir_file::write_init(std::span<const float> w_ini, std::span<const float> final_a,
+                                std::span<const float> liquid_rate, std::size_t samples_planned) {
+    const h5::quiet_errors quiet;
+    const std::string& f = s_->path;
+    const handle res = group(s_->file.get(), "reservoir", f);
+    dataset<float>(res.get(), "w_ini", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w_ini, {}, f);
+    const handle g = group(res.get(), "init", f);
+    dataset<float>(g.get(), "final_A", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, final_a, {}, f);
+    dataset<float>(g.get(), "liquid_rate", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, liquid_rate, {}, f);
+    u64_attribute(g.get(), "samples_done", final_a.size(), f);
+    u64_attribute(g.get(), "samples_planned", samples_planned, f);
+    H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
+}
+
+void reservoir_file::begin_part(const std::string& name, std::size_t planned, std::size_t width,
+                                const std::string& feature_layout) {
+    const h5::quiet_errors quiet;
+    const std::string& f = s_->path;
+    const handle res = group(s_->file.get(), "reservoir", f);
+    s_->part = group(res.get(), name, f);
+    const hid_t g = s_->part.get();
+    const hsize_t chunk = std::max<hsize_t>(1, std::min<hsize_t>(256, planned));
+    s_->features = make_growing(g, "features", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, width, chunk, f);
+    s_->labels = make_growing(g, "labels", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, 4096, f);
+    s_->index = make_growing(g, "index", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, 4096, f);
+    s_->liquid_spikes = make_growing(g, "liquid_spikes", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1, 4096, f);
+    s_->input_spikes = make_growing(g, "input_spikes", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1, 4096, f);
+    s_->final_a = make_growing(g, "final_A", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, 4096, f);
+    s_->done = 0;
+    u64_attribute(g, "samples_done", 0, f);
+    u64_attribute(g, "samples_planned", planned, f);
+    text_attribute(g, "feature_layout", feature_layout, f);
+    H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
+}
+
+void reservoir_file::append(std::span<const float> features, std::span<const std::uint8_t> labels,
+                            std::span<const std::size_t> index,
+                            std::span<const std::uint32_t> liquid_spikes,
+                            std::span<const std::uint32_t> input_spikes,
+                            std::span<const float> final_a) {
+    const h5::quiet_errors quiet;
+    const std::string& f = s_->path;
+    const hsize_t rows = labels.size();
+    if (!s_->part.valid() || features.size() != rows * s_->features.width ||
+        index.size() != rows || liquid_spikes.size() != rows || input_spikes.size() != rows ||
+        final_a.size() != rows) {
+        throw internal_error("reservoir_file::append: inconsistent block");
+    }
+    std::vector<std::uint64_t> idx(index.begin(), index.end());
+    append_rows(s_->features, features.data(), rows, f);
+    append_rows(s_->labels, labels.data(), rows, f);
+    append_rows(s_->index, idx.data(), rows, f);
+    append_rows(s_->liquid_spikes, liquid_spikes.data(), rows, f);
+    append_rows(s_->input_spikes, input_spikes.data(), rows, f);
+    append_rows(s_->final_a, final_a.data(), rows, f);
+    s_->done += rows;
+    u64_attribute(s_->part.get(), "samples_done", s_->done, f);
+    H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
+}
+
+void reservoir_file::write_rasters(std::span<const std::uint32_t> sample,
+                                   std::span<const std::uint32_t> step,
+                                   std::span<const std::uint32_t> neuron,
+                                   std::span<const float> astrocyte, std::size_t samples,
+                                   std::size_t steps, std::size_t regions) {
+    const h5::quiet_errors quiet;
+    const std::string& f = s_->path;
+    const handle res = group(s_->file.get(), "reservoir", f);
+    const handle g = group(res.get(), "rasters", f);
+    dataset<std::uint32_t>(g.get(), "sample", H5T_STD_U32LE, H5T_NATIVE_UINT32, sample, {}, f);
+    dataset<std::uint32_t>(g.get(), "step", H5T_STD_U32LE, H5T_NATIVE_UINT32, step, {}, f);
+    dataset<std::uint32_t>(g.get(), "neuron", H5T_STD_U32LE, H5T_NATIVE_UINT32, neuron, {}, f);
+    const handle a = group(s_->file.get(), "astrocytes", f);
+    const handle n = group(a.get(), "nalsm", f);
+    dataset<float>(n.get(), "trace", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, astrocyte,
+                   {samples, steps, regions}, f);
+    text_attribute(n.get(), "units", "dimensionless (A: the LTD rate of astro-modulated STDP)", f);
+    H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
+}
+
+void reservoir_file::metric(const std::string& name, double value) {
+    const h5::quiet_errors quiet;
+    const handle m = group(s_->file.get(), "metrics", s_->path);
+    f64_attribute(m.get(), name, value, s_->path);
+}
+
+void reservoir_file::metric_text(const std::string& name, const std::string& value) {
+    const h5::quiet_errors quiet;
+    const handle m = group(s_->file.get(), "metrics", s_->path);
+    text_attribute(m.get(), name, value, s_->path);
+}
+
+void reservoir_file::metric_array(const std::string& name, std::span<const double> values,
+                                  std::span<const std::size_t> dims) {
+    const h5::quiet_errors quiet;
+    const handle m = group(s_->file.get(), "metrics", s_->path);
+    dataset<double>(m.get(), name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, values,
+                    std::vector<hsize_t>(dims.begin(), dims.end()), s_->path);
+}
+
+void reservoir_file::metric_counts(const std::string& name, std::span<const std::size_t> values,
+                                   std::span<const std::size_t> dims) {
+    const h5::quiet_errors quiet;
+    const handle m = group(s_->file.get(), "metrics", s_->path);
+    std::vector<std::uint64_t> v(values.begin(), values.end());
+    dataset<std::uint64_t>(m.get(), name, H5T_STD_U64LE, H5T_NATIVE_UINT64, v,
+                           std::vector<hsize_t>(dims.begin(), dims.end()), s_->path);
+}
+
+void reservoir_file::array(const std::string& group_path, const std::string& name,
+                           std::span<const double> values, std::span<const std::size_t> dims) {
+    const h5::quiet_errors quiet;
+    handle g{H5Gopen2(s_->file.get(), "/", H5P_DEFAULT), H5Gclose};
+    std::size_t start = 0;
+    while (start < group_path.size()) {
+        const std::size_t slash = group_path.find('/', start);
+        const std::string part = group_path.substr(start, slash == std::string::npos
+                                                              ? std::string::npos
+                                                              : slash - start);
+        if (!part.empty()) {
+            g = group(g.get(), part, s_->path);
+        }
+        if (slash == std::string::npos) {
+            break;
+        }
+        start = slash + 1;
+    }
+    dataset<double>(g.get(), name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, values,
+                    std::vector<hsize_t>(dims.begin(), dims.end()), s_->path);
+    H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
+}
+
+void reservoir_file::close(const std::string& status) {
+    if (s_->closed) {
+        return;
+    }
+    const h5::quiet_errors quiet;
+    s_->closed = true;
+    s_->features = {};
+    s_->labels = {};
+    s_->index = {};
+    s_->liquid_spikes = {};
+    s_->input_spikes = {};
+    s_->final_a = {};
+    s_->part.reset();
+    {
+        const handle run = group(s_->file.get(), "run", s_->path);
+        text_attribute(run.get(), "status", status, s_->path);
+    }
+    s_->file.reset();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading back
+
+namespace {
+
+[[noreturn]] void read_fail(const std::string& file, const std::string& what) {
+    const std::string detail = h5::last_error();
+    throw glia::error(fmt::format("cannot read '{}': {}{}", file, what,
+                                  detail.empty() ? "" : " (HDF5: " + detail + ")"));
+}
+
+handle open_read(const std::string& path) {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        read_fail(path, "not an HDF5 file, or it cannot be opened");
+    }
+    return {f, H5Fclose};
+}
+
+std::optional<std::string> read_text_attribute(hid_t obj, const char* name) {
+    if (H5Aexists(obj, name) <= 0) {
+        return std::nullopt;
+    }
+    const handle a{H5Aopen(obj, name, H5P_DEFAULT), H5Aclose};
+    const handle ftype{H5Aget_type(a.get()), H5Tclose};
+    if (H5Tget_class(ftype.get()) != H5T_STRING) {
+        return std::nullopt;
+    }
+    const handle type{H5Tcopy(H5T_C_S1), H5Tclose};
+    H5Tset_size(type.get(), H5T_VARIABLE);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    char* text = nullptr;
+    if (H5Aread(a.get(), type.get(), &text) < 0 || text == nullptr) {
+        return std::nullopt;
+    }
+    std::string out(text);
+    H5free_memory(text);
+    return out;
+}
+
+std::uint64_t read_u64_attribute(hid_t obj, const char* name) {
+    std::uint64_t v = 0;
+    if (H5Aexists(obj, name) > 0) {
+        const handle a{H5Aopen(obj, name, H5P_DEFAULT), H5Aclose};
+        H5Aread(a.get(), H5T_NATIVE_UINT64, &v);
+    }
+    return v;
+}
+
+template <typename T>
+std::vector<T> read_all(const std::string& path, const std::string& name, hid_t mem_type,
+                        std::size_t rows_limit, std::size_t* width = nullptr) {
+    const h5::quiet_errors quiet;
+    const handle f = open_read(path);
+    const hid_t d = H5Dopen2(f.get(), name.c_str(), H5P_DEFAULT);
+    if (d < 0) {
+        read_fail(path, "no dataset " + name);
+    }
+    const handle ds{d, H5Dclose};
+    const handle space{H5Dget_space(ds.get()), H5Sclose};
+    std::array<hsize_t, 2> dims = {0, 1};
+    const int rank = H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    if (rank < 1 || rank > 2) {
+        read_fail(path, name + " is not a vector or a matrix");
+    }
+    const hsize_t rows = std::min<hsize_t>(dims[0], rows_limit);
+    const hsize_t cols = rank == 2 ? dims[1] : 1;
+    if (width != nullptr) {
+        *width = cols;
+    }
+    std::vector<T> out(rows * cols);
+    if (rows > 0) {
+        const std::array<hsize_t, 2> start = {0, 0};
+        const std::array<hsize_t, 2> count = {rows, cols};
+        H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                            nullptr);
+        const handle mspace{H5Screate_simple(rank, count.data(), nullptr), H5Sclose};
+        if (H5Dread(ds.get(), mem_type, mspace.get(), space.get(), H5P_DEFAULT, out.data()) < 0) {
+            read_fail(path, "cannot read " + name);
+        }
+    }
+    return out;
+}
+
+std::uint64_t part_done(const std::string& path, const std::string& part) {
+    const h5::quiet_errors quiet;
+    const handle f = open_read(path);
+    const std::string g = "reservoir/" + part;
+    if (H5Lexists(f.get(), "reservoir", H5P_DEFAULT) <= 0 ||
+        H5Lexists(f.get(), g.c_str(), H5P_DEFAULT) <= 0) {
+        read_fail(path, "no part " + part);
+    }
+    const handle grp{H5Gopen2(f.get(), g.c_str(), H5P_DEFAULT), H5Gclose};
+    return read_u64_attribute(grp.get(), "samples_done");
+}
+
+}  // namespace
+
+double reservoir_summary::metric(const std::string& name) const {
+    for (const auto& [k, v]: metrics) {
+        if (k == name) {
+            return v;
+        }
+    }
+    return std::nan("");
+}
+
+bool is_reservoir_file(const std::string& path) {
+    const h5::quiet_errors quiet;
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+        return false;
+    }
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        return false;
+    }
+    const handle file{f, H5Fclose};
+    if (H5Lexists(file.get(), "run", H5P_DEFAULT) <= 0) {
+        return false;
+    }
+    const handle run{H5Gopen2(file.get(), "run", H5P_DEFAULT), H5Gclose};
+    const std::string kind = read_text_attribute(run.get(), "kind").value_or("");
+    return kind == "nalsm" || kind == "timeseries";
+}
+
+reservoir_summary read_reservoir_summary(const std::string& path) {
+    const h5::quiet_errors quiet;
+    const handle f = open_read(path);
+    reservoir_summary s;
+    if (H5Lexists(f.get(), "run", H5P_DEFAULT) <= 0) {
+        read_fail(path, "no /run group: not a glia output file");
+    }
+    {
+        const handle run{H5Gopen2(f.get(), "run", H5P_DEFAULT), H5Gclose};
+        s.kind = read_text_attribute(run.get(), "kind").value_or("?");
+        s.status = read_text_attribute(run.get(), "status").value_or("?");
+        s.config = read_text_attribute(run.get(), "config").value_or("");
+    }
+    for (const char* name: {"train", "validation", "test"}) {
+        const std::string g = std::string("reservoir/") + name;
+        if (H5Lexists(f.get(), "reservoir", H5P_DEFAULT) <= 0 ||
+            H5Lexists(f.get(), g.c_str(), H5P_DEFAULT) <= 0) {
+            continue;
+        }
+        const handle grp{H5Gopen2(f.get(), g.c_str(), H5P_DEFAULT), H5Gclose};
+        reservoir_part_info p;
+        p.name = name;
+        p.samples_done = read_u64_attribute(grp.get(), "samples_done");
+        p.samples_planned = read_u64_attribute(grp.get(), "samples_planned");
+        p.feature_layout = read_text_attribute(grp.get(), "feature_layout").value_or("");
+        const handle d{H5Dopen2(grp.get(), "features", H5P_DEFAULT), H5Dclose};
+        if (d.valid()) {
+            const handle space{H5Dget_space(d.get()), H5Sclose};
+            std::array<hsize_t, 2> dims = {0, 0};
+            H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+            p.width = dims[1];
+        }
+        s.parts.push_back(p);
+    }
+    if (H5Lexists(f.get(), "metrics", H5P_DEFAULT) > 0) {
+        const handle m{H5Gopen2(f.get(), "metrics", H5P_DEFAULT), H5Gclose};
+        H5O_info_t info;
+        H5Oget_info2(m.get(), &info, H5O_INFO_NUM_ATTRS);
+        for (hsize_t k = 0; k < info.num_attrs; ++k) {
+            const handle a{H5Aopen_by_idx(m.get(), ".", H5_INDEX_NAME, H5_ITER_INC, k, H5P_DEFAULT,
+                                          H5P_DEFAULT),
+                           H5Aclose};
+            const ssize_t len = H5Aget_name(a.get(), 0, nullptr);
+            std::string name(static_cast<std::size_t>(len), '\0');
+            H5Aget_name(a.get(), static_cast<std::size_t>(len) + 1, name.data());
+            const handle type{H5Aget_type(a.get()), H5Tclose};
+            if (H5Tget_class(type.get()) == H5T_STRING) {
+                s.texts.emplace_back(name, read_text_attribute(m.get(), name.c_str()).value_or(""));
+            } else {
+                double v = 0;
+                H5Aread(a.get(), H5T_NATIVE_DOUBLE, &v);
+                s.metrics.emplace_back(name, v);
+            }
+        }
+    }
+    return s;
+}
+
+std::vector<float> read_reservoir_features(const std::string& path, const std::string& part) {
+    const std::uint64_t done = part_done(path, part);
+    return read_all<float>(path, "reservoir/" + part + "/features", H5T_NATIVE_FLOAT, done);
+}
+
+std::vector<std::uint8_t> read_reservoir_labels(const std::string& path, const std::string& part) {
+    const std::uint64_t done = part_done(path, part);
+    return read_all<std::uint8_t>(path, "reservoir/" + part + "/labels", H5T_NATIVE_UINT8, done);
+}
+
+std::string inspect_reservoir(const std::string& path) {
+    const reservoir_summary s = read_reservoir_summary(path);
+    std::string out = fmt::format("{}: {} reservoir experiment, status {}\n", path,
+                                  s.kind == "nalsm" ? "NALSM" : "time-series", s.status);
+    for (const auto& p: s.parts) {
+        out += fmt::format("  {:<10} {} / {} samples, features {}\n", p.name, p.samples_done,
+                           p.samples_planned, p.feature_layout);
+    }
+    for (const auto& [k, v]: s.texts) {
+        out += fmt::format("  {:<32} {}\n", k, v);
+    }
+    for (const auto& [k, v]: s.metrics) {
+        out += fmt::format("  {:<32} {:.6g}\n", k, v);
+    }
+    return out;
+}
+
+}  // namespace glia::io

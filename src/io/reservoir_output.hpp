@@ -1,0 +1,117 @@
+#pragma once
+// The output file of a reservoir experiment (docs/output_format.md, "Reservoir experiments"):
+//
+//   /run                        attributes: kind "nalsm", status running|completed|interrupted,
+//                               config (YAML text), source, version, git_hash, command_line,
+//                               started, seed
+//   /reservoir/liquid/          position (N x 3 uint16), synapse_pre, synapse_post (uint32),
+//                               weight_build (float32): the synapses as built; region (uint32
+//                               per liquid neuron); attributes n_exc, n_inh, n_input
+//   /reservoir/w_ini            float32 per synapse: the weights after phase A
+//   /reservoir/init/            final_A and liquid_rate per phase-A presentation
+//   /reservoir/<part>/          part = train, validation, test: features (samples x width,
+//                               float32), labels (uint8), index (uint64, image index in the
+//                               dataset), liquid_spikes, input_spikes (uint32), final_A
+//                               (float32); attribute samples_done, samples_planned,
+//                               feature_layout ("counts[N] binned[B x N] final_v[N]")
+//   /reservoir/rasters/         sample, step, neuron (uint32): liquid spikes of the test samples
+//                               the branching factor is computed from
+//   /astrocytes/nalsm/trace     float32 samples x steps x regions: A(t) of those samples
+//   /metrics/                   attributes (accuracies, branching factor, timings) and
+//                               datasets (confusion matrices, per-class accuracy, curves)
+//
+// Samples are appended block by block; after each block the file is flushed and samples_done
+// updated, so an interrupted run leaves a readable file with every finished block.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "reservoir/nalsm.hpp"
+
+namespace glia::io {
+
+struct reservoir_provenance {
+    std::string kind = "nalsm";  // /run@kind: nalsm or timeseries
+    std::string config_text, source_path, version, git_hash, host, command_line, started;
+    std::uint64_t seed = 0;
+};
+
+class reservoir_file {
+public:
+    // Creates (truncates) the file. Throws glia::error naming the path when it cannot.
+    reservoir_file(const std::string& path, const reservoir_provenance& prov);
+    ~reservoir_file();
+    reservoir_file(const reservoir_file&) = delete;
+    reservoir_file& operator=(const reservoir_file&) = delete;
+
+    void write_liquid(const reservoir::nalsm::liquid& net,
+                      const reservoir::nalsm::astrocyte_layout& layout);
+    void write_init(std::span<const float> w_ini, std::span<const float> final_a,
+                    std::span<const float> liquid_rate, std::size_t samples_planned);
+
+    // Starts part `name` (train, validation, test) of `planned` samples, `width` floats each.
+    void begin_part(const std::string& name, std::size_t planned, std::size_t width,
+                    const std::string& feature_layout);
+    // Appends rows to the current part and flushes the file.
+    void append(std::span<const float> features, std::span<const std::uint8_t> labels,
+                std::span<const std::size_t> index, std::span<const std::uint32_t> liquid_spikes,
+                std::span<const std::uint32_t> input_spikes, std::span<const float> final_a);
+
+    void write_rasters(std::span<const std::uint32_t> sample, std::span<const std::uint32_t> step,
+                       std::span<const std::uint32_t> neuron, std::span<const float> astrocyte,
+                       std::size_t samples, std::size_t steps, std::size_t regions);
+
+    // /metrics: a scalar attribute, a text attribute, a dataset of doubles or of counts.
+    void metric(const std::string& name, double value);
+    void metric_text(const std::string& name, const std::string& value);
+    void metric_array(const std::string& name, std::span<const double> values,
+                      std::span<const std::size_t> dims);
+    void metric_counts(const std::string& name, std::span<const std::size_t> values,
+                       std::span<const std::size_t> dims);
+
+    // A float64 dataset `name` in group `group` (created with its parents when missing).
+    void array(const std::string& group, const std::string& name, std::span<const double> values,
+               std::span<const std::size_t> dims);
+
+    // Sets /run@status ("completed" or "interrupted") and closes the file.
+    void close(const std::string& status);
+
+private:
+    struct state;
+    std::unique_ptr<state> s_;
+};
+
+// ----- reading back -----
+
+struct reservoir_part_info {
+    std::string name;
+    std::uint64_t samples_done = 0;
+    std::uint64_t samples_planned = 0;
+    std::uint64_t width = 0;
+    std::string feature_layout;
+};
+
+struct reservoir_summary {
+    std::string kind;                                    // /run@kind
+    std::string status;                                  // /run@status
+    std::string config;                                  // /run@config
+    std::vector<reservoir_part_info> parts;              // those present, in file order
+    std::vector<std::pair<std::string, double>> metrics; // numeric /metrics attributes
+    std::vector<std::pair<std::string, std::string>> texts;  // text /metrics attributes
+    double metric(const std::string& name) const;        // NaN when absent
+};
+
+// True when `path` is an HDF5 file written by reservoir_file (/run@kind nalsm or timeseries).
+bool is_reservoir_file(const std::string& path);
+// Throws glia::error naming the file when it cannot be read.
+reservoir_summary read_reservoir_summary(const std::string& path);
+// The features of a part (samples_done x width, row-major) and its labels.
+std::vector<float> read_reservoir_features(const std::string& path, const std::string& part);
+std::vector<std::uint8_t> read_reservoir_labels(const std::string& path, const std::string& part);
+// The text `glia inspect` prints for a reservoir file.
+std::string inspect_reservoir(const std::string& path);
+
+}  // namespace glia::io

@@ -1,0 +1,235 @@
+// End to end: `glia run` / `validate` / `inspect` on NALSM reservoir experiments
+// (experiment: nalsm). A tiny Fashion-MNIST run reaches far above chance; its features are the
+// same for 1 and 2 threads; broken files give located errors and no output; Ctrl-C leaves a
+// readable file with the finished blocks. Needs Debian's dataset-fashion-mnist: skipped without
+// it, unless GLIA_REQUIRE_DATA=1 (CI), which turns the skip into a failure.
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "io/reservoir_output.hpp"
+
+namespace fs = std::filesystem;
+using testing::HasSubstr;
+
+namespace {
+
+constexpr const char* fashion_dir = "/usr/share/datasets/fashion-mnist";
+
+struct result {
+    int code = -1;
+    std::string out;
+};
+
+result run_cli(const std::string& args) {
+    const std::string cmd = std::string(GLIA_EXECUTABLE) + " " + args + " 2>&1";
+    result r;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (p == nullptr) {
+        return r;
+    }
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
+        r.out.append(buf, n);
+    }
+    const int status = pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+bool data_required() {
+    const char* v = std::getenv("GLIA_REQUIRE_DATA");
+    return v != nullptr && std::string(v) == "1";
+}
+
+class reservoir_cli: public testing::Test {
+protected:
+    void SetUp() override {
+        if (!fs::exists(fs::path(fashion_dir) / "train-images-idx3-ubyte.gz")) {
+            if (data_required()) {
+                FAIL() << "GLIA_REQUIRE_DATA=1 but Fashion-MNIST is not at " << fashion_dir
+                       << " (Debian package dataset-fashion-mnist)";
+            }
+            GTEST_SKIP() << "Fashion-MNIST is not installed at " << fashion_dir;
+        }
+        const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+        dir_ = fs::temp_directory_path() /
+               ("glia_reservoir_" + std::to_string(getpid()) + "_" + info->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+    }
+    void TearDown() override {
+        if (!dir_.empty()) {
+            fs::remove_all(dir_);
+        }
+    }
+    std::string write(const std::string& name, const std::string& text) const {
+        const fs::path p = dir_ / name;
+        std::ofstream(p) << text;
+        return p.string();
+    }
+    std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+    fs::path dir_;
+};
+
+std::string tiny_config() {
+    return std::string(GLIA_SOURCE_DIR) + "/configs/nalsm_tiny.yaml";
+}
+
+TEST_F(reservoir_cli, tiny_fashion_run_is_far_above_chance_and_complete) {
+    const std::string out = path("tiny.h5");
+    const result r = run_cli("run " + tiny_config() + " -o " + out + " --no-progress");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("test accuracy"));
+    const glia::io::reservoir_summary s = glia::io::read_reservoir_summary(out);
+    EXPECT_EQ(s.status, "completed");
+    ASSERT_EQ(s.parts.size(), 3U);
+    for (const auto& p: s.parts) {
+        EXPECT_EQ(p.samples_done, p.samples_planned) << p.name;
+        EXPECT_EQ(p.width, 216U) << p.name;
+    }
+    EXPECT_EQ(s.parts[0].samples_done, 600U);
+    // Ten classes: chance is 10 %. Measured: softmax 60 %, ridge 66.5 % (seed 1).
+    EXPECT_GT(s.metric("softmax_accuracy_test"), 0.40);
+    EXPECT_GT(s.metric("ridge_accuracy_test"), 0.45);
+    EXPECT_EQ(s.metric("accuracy_test"), s.metric("softmax_accuracy_test"));
+    const double bf = s.metric("branching_factor");
+    EXPECT_GT(bf, 0.3);
+    EXPECT_LT(bf, 3.0);
+    const auto labels = glia::io::read_reservoir_labels(out, "test");
+    EXPECT_EQ(labels.size(), 200U);
+    // glia inspect reads it.
+    const result inspect = run_cli("inspect " + out);
+    EXPECT_EQ(inspect.code, 0) << inspect.out;
+    EXPECT_THAT(inspect.out, HasSubstr("status completed"));
+    EXPECT_THAT(inspect.out, HasSubstr("softmax_accuracy_test"));
+}
+
+TEST_F(reservoir_cli, features_do_not_depend_on_the_thread_count) {
+    const std::string args = " --set dataset.limit.train=120 --set dataset.limit.validation=40 "
+                             "--set dataset.limit.test=40 --set protocol.init_samples=100 "
+                             "--set protocol.block=17 --set readout.method=ridge --no-progress";
+    const std::string one = path("one.h5");
+    const std::string two = path("two.h5");
+    const result r1 = run_cli("run " + tiny_config() + " -o " + one + " --threads 1" + args);
+    ASSERT_EQ(r1.code, 0) << r1.out;
+    const result r2 = run_cli("run " + tiny_config() + " -o " + two + " --threads 2" + args);
+    ASSERT_EQ(r2.code, 0) << r2.out;
+    for (const char* part: {"train", "validation", "test"}) {
+        const auto f1 = glia::io::read_reservoir_features(one, part);
+        const auto f2 = glia::io::read_reservoir_features(two, part);
+        ASSERT_FALSE(f1.empty());
+        EXPECT_EQ(f1, f2) << part;
+    }
+}
+
+TEST_F(reservoir_cli, broken_files_give_located_errors_and_no_output) {
+    const std::string out = path("never.h5");
+    const std::string head = "experiment: nalsm\n"
+                             "dataset:\n"
+                             "  format: idx_official\n"
+                             "  path: /usr/share/datasets/fashion-mnist\n";
+    {
+        const std::string f = write("unknown.yaml", head + "liquid:\n  grid: [4, 4, 4]\n  lamda: 3\n");
+        const result r = run_cli("run " + f + " -o " + out);
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_THAT(r.out, HasSubstr("unknown.yaml:7:3: unknown key 'lamda' in liquid; allowed: "
+                                     "grid, excitatory_fraction, lambda"));
+    }
+    {
+        const std::string f = write("range.yaml", head + "liquid:\n  C: {EE: 1.5}\n");
+        const result r = run_cli("run " + f + " -o " + out);
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_THAT(r.out, HasSubstr("range.yaml:6:11: liquid.C.EE must be in [0, 1], got 1.5"));
+    }
+    {
+        const std::string f = write("rule.yaml", head + "plasticity:\n  rule: hebb\n");
+        const result r = run_cli("run " + f + " -o " + out);
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_THAT(r.out, HasSubstr("rule.yaml:6:9: plasticity.rule must be one of astro_stdp, "
+                                     "stdp, none, got 'hebb'"));
+    }
+    {
+        const std::string f = write("time.yaml", head + "protocol:\n  duration: 2.5 ms\n");
+        const result r = run_cli("run " + f + " -o " + out);
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_THAT(r.out, HasSubstr("protocol.duration must be a whole number of 1 ms steps"));
+    }
+    {
+        const std::string f = write("nodata.yaml", "experiment: nalsm\ndataset:\n  format: idx\n"
+                                                   "  images: nowhere/images.gz\n"
+                                                   "  labels: nowhere/labels.gz\n");
+        const result r = run_cli("run " + f + " -o " + out);
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_THAT(r.out, HasSubstr("nowhere/images.gz"));
+    }
+    {
+        const result r = run_cli("run " + tiny_config() + " -o " + out + " --set liquid.grid=[4,4]");
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_THAT(r.out, HasSubstr("--set liquid.grid=[4,4]: liquid.grid must be a list of 3 "
+                                     "whole numbers"));
+    }
+    EXPECT_FALSE(fs::exists(out));
+    const result v = run_cli("validate " + tiny_config());
+    EXPECT_EQ(v.code, 0) << v.out;
+    EXPECT_THAT(v.out, HasSubstr("ok (NALSM reservoir: liquid 6 x 6 x 6 = 216 neurons"));
+}
+
+TEST_F(reservoir_cli, ctrl_c_leaves_a_readable_file_with_the_finished_blocks) {
+    const std::string out = path("interrupted.h5");
+    const std::string log = path("log.txt");
+    // Many small blocks, so the signal lands in phase B with some finished.
+    const std::string cmd = std::string(GLIA_EXECUTABLE) + " run " + tiny_config() + " -o " +
+                            out + " --no-progress --threads 1 --set protocol.block=20 "
+                            "--set dataset.limit.train=5000 --set protocol.init_samples=200";
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // Wait until phase B has written something (the file exists and holds train rows).
+    bool started = false;
+    for (int i = 0; i < 600 && !started; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::ifstream in(log);
+        const std::string text((std::istreambuf_iterator<char>(in)), {});
+        started = text.find("phase A: ") != std::string::npos;
+    }
+    ASSERT_TRUE(started) << "phase A did not finish";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 3);
+    const glia::io::reservoir_summary s = glia::io::read_reservoir_summary(out);
+    EXPECT_EQ(s.status, "interrupted");
+    ASSERT_FALSE(s.parts.empty());
+    EXPECT_EQ(s.parts[0].name, "train");
+    EXPECT_GT(s.parts[0].samples_done, 0U);
+    EXPECT_LT(s.parts[0].samples_done, 5000U);
+    EXPECT_EQ(s.parts[0].samples_done % 20, 0U) << "whole blocks only";
+    const auto f = glia::io::read_reservoir_features(out, "train");
+    EXPECT_EQ(f.size(), s.parts[0].samples_done * 216);
+}
+
+}  // namespace
