@@ -56,8 +56,13 @@ def main():
         a.set_title("liquid raster, first test sample (phase B)")
         if trace is not None and trace.size:
             b = a.twinx()
-            for k in range(trace.shape[0]):
-                b.plot(trace[k, :, :].mean(axis=1), c="k", lw=0.6, alpha=0.3 if k else 1.0)
+            if trace.shape[2] == 1:  # one global astrocyte: every recorded sample, the first bold
+                for k in range(trace.shape[0]):
+                    b.plot(trace[k, :, 0], c="k", lw=0.6, alpha=0.3 if k else 1.0)
+            else:  # regional astrocytes: each region of the first sample
+                for r in range(trace.shape[2]):
+                    b.plot(trace[0, :, r], lw=0.9, label=f"region {r}")
+                b.legend(loc="upper right", fontsize=7)
             b.set_ylabel("astrocyte A(t)")
     else:
         a.set_axis_off()

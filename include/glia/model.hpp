@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include <glia/state_columns.hpp>
 #include <glia/types.hpp>
 #include <glia/units.hpp>
 
@@ -180,6 +181,18 @@ public:
     // block at time (now + 1)*dt, the end of the step (out has one entry per neuron, block
     // order). For astrocytes: the slow inward current [pA] that `sic` connections carry.
     virtual void graded_output(std::span<double> /*out*/) const {}
+
+    // ---- Checkpoints (docs/architecture.md, "Checkpoint and resume"). ----
+    // save_state: the block's dynamic state at the start of step `now` (steps before it done)
+    // as columns of one value per neuron, block order: everything advance() reads that is not
+    // a function of the parameters, the step and the seed. Lazily updated blocks save without
+    // catching up, so that the resumed run repeats the uninterrupted one bit for bit.
+    // load_state: restores it at step `now` into a freshly made block (after
+    // use_lazy_updates() if the block is lazy: the engine may choose the other update mode
+    // than the block that saved, with another partitioning). Stateless models (sources whose
+    // draws are keyed by step) save nothing. Throws glia::error on a missing column.
+    virtual void save_state(step_t now, state_columns& out) const = 0;
+    virtual void load_state(step_t now, const state_columns& in) = 0;
 };
 
 // A model: its description, its cross-parameter checks and how to make its blocks.

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include <glia/model.hpp>
+#include <glia/state_columns.hpp>
 #include <glia/types.hpp>
 
 namespace glia {
@@ -102,6 +103,17 @@ public:
 
     // Steps of history a rule needs behind `now` (the engine keeps at least that much).
     virtual step_t history_horizon() const = 0;
+
+    // Checkpoints (docs/architecture.md, "Checkpoint and resume"): the rule's dynamic state
+    // (weights included) between steps, without sweeping first. per_segment: one value per
+    // delay segment, in segment order; per_synapse: one per synapse, in synapse order;
+    // per_block: one value each, the same in every partition (a function of time, such as the
+    // step of the last periodic update). The engine keys segments by (source, delay) and
+    // synapses by their canonical order, so the state loads into another partitioning.
+    virtual void save_state(state_columns& per_segment, state_columns& per_synapse,
+                            state_columns& per_block) const = 0;
+    virtual void load_state(const state_columns& per_segment, const state_columns& per_synapse,
+                            const state_columns& per_block) = 0;
 
 protected:
     explicit plastic_block(plastic_synapses s) : syn_(std::move(s)) {}

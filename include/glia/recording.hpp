@@ -56,6 +56,15 @@ struct weight_layout {
     std::vector<step_t> steps;          // snapshot steps (the state at the start of each)
 };
 
+// What an output holds when a run starts after step 0 (resumed from a checkpoint): a sink
+// that continues an earlier output starts from these counts (the HDF5 writer truncates every
+// dataset to them: docs/output_format.md, "Checkpoints").
+struct recorded_counts {
+    std::vector<std::uint64_t> spikes;            // per population (0 when not recorded)
+    std::vector<std::uint64_t> report_frames;     // per report
+    std::vector<std::uint64_t> weight_snapshots;  // per weight recorder
+};
+
 struct run_layout {
     double dt = 0.1;       // [ms]
     step_t n_steps = 0;    // steps in a complete run
@@ -63,6 +72,8 @@ struct run_layout {
     std::vector<population_layout> populations;
     std::vector<report_layout> reports;
     std::vector<weight_layout> weights;
+    step_t first_step = 0;     // the step this run starts at (> 0: resumed from a checkpoint)
+    recorded_counts recorded;  // recorded before first_step (all 0 when it is 0)
 };
 
 enum class run_status { completed, interrupted };

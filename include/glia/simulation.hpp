@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <string_view>
 
@@ -87,6 +88,22 @@ public:
     std::vector<synapse_weight> static_synapses() const;
     std::vector<synapse_weight> sic_connections() const;
     step_t now() const;
+
+    // ---- Checkpoints (docs/architecture.md, "Checkpoint and resume"). ----
+    // Writes the complete dynamic state at now() to `out` (the body of a checkpoint file,
+    // docs/output_format.md, "Checkpoints"): neuron, homeostasis, plasticity and modulator
+    // state, spikes in flight, the graded (sic) buffer, counters and recorder positions, in a
+    // form that does not depend on the thread or partition count. The structure (synapses,
+    // devices) is not saved: the same experiment builds it again, bit for bit. Call it after
+    // run() returned `interrupted` and before value() or weights(), which bring lazily
+    // updated neurons and pending plastic updates up to date and so change how the run would
+    // continue in the last bits (internal_error if they were called).
+    void save_state(std::ostream& out) const;
+    // Restores a state written by save_state into a simulation built from the same experiment
+    // that has not run yet (any thread or partition count): the next run() continues from the
+    // saved step, and its output repeats the uninterrupted run bit for bit. Throws glia::error
+    // saying what does not match this network (populations, models, projections, sizes).
+    void load_state(std::istream& in);
 
 private:
     struct state;

@@ -148,6 +148,21 @@ public:
 
     double value(std::size_t var, std::uint32_t local) const override { return column(var)[local]; }
 
+    // State: IP3, Ca, h and the SIC of the current state (read by reports before the next
+    // step recomputes it).
+    void save_state(step_t, state_columns& out) const override {
+        out.put("IP3", ip3_);
+        out.put("Ca_astro", ca_);
+        out.put("h_IP3R", hr_);
+        out.put("SIC", sic_);
+    }
+    void load_state(step_t, const state_columns& in) override {
+        in.get("IP3", ip3_);
+        in.get("Ca_astro", ca_);
+        in.get("h_IP3R", hr_);
+        in.get("SIC", sic_);
+    }
+
 private:
     // The right-hand side at (ip3, ca, h) with external flux J [uM/ms]; Ca is clamped first.
     void rhs(double ip3, double ca_raw, double h, double J, double& d_ip3, double& d_ca,

@@ -125,6 +125,20 @@ public:
 
     double value(std::size_t var, std::uint32_t local) const override { return column(var)[local]; }
 
+    // State: V_m, both conductances and the refractory countdown (the rest is scratch).
+    void save_state(step_t, state_columns& out) const override {
+        out.put("V_m", V_m_);
+        out.put("g_ex", g_ex_);
+        out.put("g_in", g_in_);
+        out.put("refractory", refractory_);
+    }
+    void load_state(step_t, const state_columns& in) override {
+        in.get("V_m", V_m_);
+        in.get("g_ex", g_ex_);
+        in.get("g_in", g_in_);
+        in.get("refractory", refractory_);
+    }
+
 private:
     // dV/dt [mV/ms] at potential V [mV] with conductances ge, gi [nS] and current I [pA].
     double dV(double V, double ge, double gi, double I) const {

@@ -66,6 +66,7 @@ public:
     void use_lazy_updates(step_t now) override {
         // V_m_ holds V at the end of step now - 1; a refractory neuron holds V_reset until the
         // end of its last refractory step.
+        lazy_ = true;
         last_.resize(V_m_.size());
         for (std::size_t i = 0; i < V_m_.size(); ++i) {
             last_[i] = now - 1 + refractory_[i];
@@ -122,6 +123,39 @@ public:
         return V_m_[local];
     }
 
+    // One form for both update modes: V_m is V at the end of step `last` (held at V_reset until
+    // then while refractory), as lazy updates keep it. Clock-driven: last = now - 1 +
+    // refractory steps left. A lazy block saves its anchors as they are (no catch-up: that
+    // would round differently from the uninterrupted run).
+    void save_state(step_t now, state_columns& out) const override {
+        out.put("V_m", V_m_);
+        if (lazy_) {
+            out.put("last", last_);
+            return;
+        }
+        std::vector<step_t> last(V_m_.size());
+        for (std::size_t i = 0; i < last.size(); ++i) {
+            last[i] = now - 1 + refractory_[i];
+        }
+        out.put("last", last);
+    }
+
+    void load_state(step_t now, const state_columns& in) override {
+        std::vector<step_t> last(V_m_.size());
+        in.get("V_m", V_m_);
+        in.get("last", last);
+        for (std::size_t i = 0; i < last.size(); ++i) {
+            refractory_[i] = static_cast<std::int32_t>(std::max<step_t>(0, last[i] - (now - 1)));
+            if (!lazy_ && last[i] < now - 1) {
+                // Saved by a lazy block whose neuron was idle: decay as catch_up() would.
+                V_m_[i] = V_inf_ + (V_m_[i] - V_inf_) * decay_factor(now - 1 - last[i]);
+            }
+        }
+        if (lazy_) {
+            last_ = std::move(last);
+        }
+    }
+
 private:
     // Integrates every neuron over one step (branch-free, so the compiler vectorises it):
     // a refractory neuron keeps its potential and loses its input (NEST); the others
@@ -153,6 +187,18 @@ private:
                                                          : std::pow(P33_, static_cast<double>(k));
     }
 
+    // decay(k) also in clock-driven mode, which has no table: the same products.
+    double decay_factor(step_t k) const {
+        if (lazy_ || k >= static_cast<step_t>(decay_table_size)) {
+            return decay(k);
+        }
+        double d = 1.0;
+        for (step_t j = 0; j < k; ++j) {
+            d *= P33_;
+        }
+        return d;
+    }
+
     static constexpr std::size_t decay_table_size = 4096;
 
     double E_L_, V_th_, V_reset_, V_min_, I_e_;  // [mV], [pA]
@@ -166,6 +212,7 @@ private:
     // refractory); decay_[k] = P33^k.
     std::vector<step_t> last_;
     std::vector<double> decay_;
+    bool lazy_ = false;  // use_lazy_updates() was called
 };
 
 void validate(const value_table& p, std::size_t) {

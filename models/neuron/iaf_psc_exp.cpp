@@ -114,6 +114,20 @@ public:
 
     double value(std::size_t var, std::uint32_t local) const override { return column(var)[local]; }
 
+    // State: V_m, both synaptic currents and the refractory countdown (V_new_ is scratch).
+    void save_state(step_t, state_columns& out) const override {
+        out.put("V_m", V_m_);
+        out.put("I_syn_ex", I_ex_);
+        out.put("I_syn_in", I_in_);
+        out.put("refractory", refractory_);
+    }
+    void load_state(step_t, const state_columns& in) override {
+        in.get("V_m", V_m_);
+        in.get("I_syn_ex", I_ex_);
+        in.get("I_syn_in", I_in_);
+        in.get("refractory", refractory_);
+    }
+
 private:
     const std::vector<double>& column(std::size_t var) const {
         switch (var) {

@@ -90,6 +90,16 @@ public:
 
     double value(std::size_t var, std::uint32_t local) const override { return column(var)[local]; }
 
+    // State: v and u (a, b, c, d come from the parameters and the seed, keyed by global id).
+    void save_state(step_t, state_columns& out) const override {
+        out.put("V_m", v_);
+        out.put("U_m", u_);
+    }
+    void load_state(step_t, const state_columns& in) override {
+        in.get("V_m", v_);
+        in.get("U_m", u_);
+    }
+
 private:
     template <int Scheme>
     void run(std::span<const double> input, std::span<const double> current,

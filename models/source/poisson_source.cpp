@@ -70,6 +70,10 @@ public:
         throw internal_error(fmt::format("poisson_source has no variable {}", var));
     }
 
+    // Stateless: a spike is a pure function of (seed, global id, step).
+    void save_state(step_t, state_columns&) const override {}
+    void load_state(step_t, const state_columns&) override {}
+
 private:
     std::uint64_t key_;      // Philox key of this run's source spikes
     neuron_id first_gid_;    // global id of block neuron 0

@@ -62,6 +62,11 @@ public:
         throw internal_error(fmt::format("spike_source_array has no variable {}", var));
     }
 
+    // Stateless: the spike lists come from the experiment, and the cursor finds its place
+    // again when the first step asked for is not the step after the previous one.
+    void save_state(step_t, state_columns&) const override {}
+    void load_state(step_t, const state_columns&) override {}
+
 private:
     struct event {
         step_t step;

@@ -110,6 +110,26 @@ public:
     step_t history_horizon() const override { return horizon_; }
     std::span<const double> weights() const override { return syn_.weight; }
 
+    void save_state(state_columns& per_segment, state_columns& per_synapse,
+                    state_columns& per_block) const override {
+        per_segment.put("last_arrival", last_arrival_);
+        per_segment.put("done", done_);
+        per_synapse.put("sd", sd_);
+        per_synapse.put("weight", syn_.weight);
+        const step_t last_update[] = {last_update_};
+        per_block.put("last_update", last_update);
+    }
+    void load_state(const state_columns& per_segment, const state_columns& per_synapse,
+                    const state_columns& per_block) override {
+        per_segment.get("last_arrival", last_arrival_);
+        per_segment.get("done", done_);
+        per_synapse.get("sd", sd_);
+        per_synapse.get("weight", syn_.weight);
+        step_t last_update[1] = {};
+        per_block.get("last_update", last_update);
+        last_update_ = last_update[0];
+    }
+
 private:
     static constexpr step_t no_arrival = std::numeric_limits<step_t>::min() / 2;
 

@@ -137,6 +137,21 @@ public:
     step_t history_horizon() const override { return horizon_; }
     std::span<const double> weights() const override { return syn_.weight; }
 
+    void save_state(state_columns& per_segment, state_columns& per_synapse,
+                    state_columns&) const override {
+        per_segment.put("K_plus", K_plus_);
+        per_segment.put("last", last_);
+        per_segment.put("fac", fac_);
+        per_synapse.put("weight", syn_.weight);
+    }
+    void load_state(const state_columns& per_segment, const state_columns& per_synapse,
+                    const state_columns&) override {
+        per_segment.get("K_plus", K_plus_);
+        per_segment.get("last", last_);
+        per_segment.get("fac", fac_);
+        per_synapse.get("weight", syn_.weight);
+    }
+
 private:
     static constexpr step_t no_spike = std::numeric_limits<step_t>::min() / 2;
 

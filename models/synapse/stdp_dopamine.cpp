@@ -120,6 +120,24 @@ public:
     step_t history_horizon() const override { return horizon_; }
     std::span<const double> weights() const override { return syn_.weight; }
 
+    // n_after_ is a cache of a function of the modulator's history: rebuilt, to the same
+    // values, as it is needed.
+    void save_state(state_columns& per_segment, state_columns& per_synapse,
+                    state_columns&) const override {
+        per_segment.put("K_plus", K_plus_);
+        per_segment.put("last", last_);
+        per_synapse.put("c", c_);
+        per_synapse.put("weight", syn_.weight);
+    }
+    void load_state(const state_columns& per_segment, const state_columns& per_synapse,
+                    const state_columns&) override {
+        per_segment.get("K_plus", K_plus_);
+        per_segment.get("last", last_);
+        per_synapse.get("c", c_);
+        per_synapse.get("weight", syn_.weight);
+        n_after_.clear();
+    }
+
 private:
     void require_modulator_until(step_t t) const {
         if (t >= mod_->complete_until) {

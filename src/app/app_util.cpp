@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <glia/text.hpp>
+#include <glia/version_info.hpp>
+
 namespace glia::app {
 
 std::string host_name() {
@@ -27,17 +30,23 @@ std::string now_iso8601() {
 }
 
 std::string format_duration(double s) {
-    if (!std::isfinite(s) || s < 0) {
-        return "?";
-    }
-    if (s < 60) {
-        return fmt::format("{:.1f} s", s);
-    }
-    const auto total = static_cast<long>(s);
-    if (total < 3600) {
-        return fmt::format("{}m{:02}s", total / 60, total % 60);
-    }
-    return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
+    return glia::format_duration(s);
+}
+
+io::reservoir_provenance provenance_of(const std::string& kind, const std::string& config_text,
+                                       const std::string& source_path,
+                                       const std::string& command_line, std::uint64_t seed) {
+    io::reservoir_provenance p;
+    p.kind = kind;
+    p.config_text = config_text;
+    p.source_path = source_path;
+    p.version = version_string;
+    p.git_hash = git_hash;
+    p.host = host_name();
+    p.command_line = command_line;
+    p.started = now_iso8601();
+    p.seed = seed;
+    return p;
 }
 
 }  // namespace glia::app

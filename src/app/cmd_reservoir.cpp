@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
@@ -137,14 +138,18 @@ public:
         t0_ = clock_type::now();
         last_decile_ = -1;
         last_log_ = 0;
+        base_ = 0;
     }
+    // `n` of the samples counted by update() were done before this run (resume): not in the rate.
+    void add_base(std::size_t n) { base_ += n; }
     void update(std::size_t done) {
         if (!enabled_ || total_ == 0) {
             return;
         }
         const double elapsed = seconds_since(t0_);
         const double frac = static_cast<double>(done) / static_cast<double>(total_);
-        const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+        const double rate =
+            elapsed > 0 && done >= base_ ? static_cast<double>(done - base_) / elapsed : 0;
         const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : NAN;
         const std::string line =
             fmt::format("{}: [{:5.1f}%] {} / {} samples, {:.0f} samples/s, elapsed {}, ETA {}",
@@ -174,6 +179,7 @@ private:
     bool tty_;
     std::string what_;
     std::size_t total_ = 0;
+    std::size_t base_ = 0;
     clock_type::time_point t0_;
     int last_decile_ = -1;
     double last_log_ = 0;
@@ -256,10 +262,8 @@ int cmd_run_reservoir(const reservoir_run_options& opt,
 
     // Dataset and encoding.
     auto t0 = clock_type::now();
-    const loaded_data data = [&] {
-        return load_data(x, x.liquid.n_input);
-    }();
-    std::vector<part> parts = data.parts;
+    loaded_data data = load_data(x, x.liquid.n_input);
+    std::vector<part>& parts = data.parts;
     log->info("dataset: {} images of {} x {}; train {}, validation {}, test {} (R = {:.5f} / "
               "{:.5f}), loaded in {}",
               data.images.n, data.images.rows, data.images.cols, parts[0].index.size(),
@@ -281,20 +285,16 @@ int cmd_run_reservoir(const reservoir_run_options& opt,
               net.n_synapses() - net.n_liquid_synapses(), layout.n_regions,
               format_duration(build_s));
 
-    io::reservoir_provenance prov;
-    prov.config_text = x.config_text;
-    prov.source_path = x.source_path;
-    prov.version = version_string;
-    prov.git_hash = git_hash;
-    prov.host = host_name();
-    prov.command_line = opt.command_line;
-    prov.started = now_iso8601();
-    prov.seed = x.seed;
-    io::reservoir_file out(x.output, prov);
+    const io::reservoir_provenance prov =
+        provenance_of("nalsm", x.config_text, x.source_path, opt.command_line, x.seed);
+    std::unique_ptr<io::reservoir_file> out_ptr =
+        opt.resume ? std::make_unique<io::reservoir_file>(io::reservoir_file::resume_tag{},
+                                                           x.output, "nalsm", x.config_text)
+                   : std::make_unique<io::reservoir_file>(x.output, prov);
+    io::reservoir_file& out = *out_ptr;
     out.write_liquid(net, layout);
 
     std::atomic<bool> stop{false};
-    // Declared after the file: destroyed first, so a signal during the close still counts.
     progress_line progress(*log, opt.progress);
     const auto finish_interrupted = [&](const std::string& where) {
         progress.interrupted();
@@ -306,22 +306,34 @@ int cmd_run_reservoir(const reservoir_run_options& opt,
     std::optional<runtime::signal_watcher> signals;
     signals.emplace(stop);
 
-    // Phase A.
+    // Phase A (a resumed run whose phase A had finished takes W_INI from the file).
     t0 = clock_type::now();
     const part& train = parts[0];
     const nalsm::encoded_samples train_samples{train.p, train.index};
-    progress.start("phase A (liquid initialisation)", x.init.samples);
     nalsm::init_result init;
-    arena.execute([&] {
-        init = nalsm::initialize(net, x.model, layout, train_samples, x.init, x.seed, &stop,
-                                 [&](std::size_t done, std::size_t) { progress.update(done); });
-    });
+    if (opt.resume) {
+        init.weights = out.completed_w_ini();
+        if (init.weights.size() == net.n_synapses()) {
+            init.samples_done = x.init.samples;
+            log->info("resume: phase A was complete; W_INI read from {}", x.output);
+        } else {
+            init = {};
+        }
+    }
+    const bool run_phase_a = init.weights.empty();
+    if (run_phase_a) {
+        progress.start("phase A (liquid initialisation)", x.init.samples);
+        arena.execute([&] {
+            init = nalsm::initialize(net, x.model, layout, train_samples, x.init, x.seed, &stop,
+                                     [&](std::size_t done, std::size_t) { progress.update(done); });
+        });
+        out.write_init(init.weights, init.final_a, init.liquid_rate, x.init.samples);
+    }
     const double phase_a_s = seconds_since(t0);
-    out.write_init(init.weights, init.final_a, init.liquid_rate, x.init.samples);
     if (init.samples_done < x.init.samples) {
         return finish_interrupted("phase A");
     }
-    if (x.init.samples > 0) {
+    if (run_phase_a && x.init.samples > 0) {
         const double mean_a =
             std::accumulate(init.final_a.end() - std::min<std::size_t>(init.final_a.size(), 1000),
                             init.final_a.end(), 0.0) /
@@ -341,15 +353,32 @@ int cmd_run_reservoir(const reservoir_run_options& opt,
     }
     progress.start("phase B (features)", total);
     std::size_t done_all = 0;
+    std::size_t resumed_all = 0;  // samples a resumed run found in the file
     std::uint64_t liquid_spikes = 0;
     for (part& p: parts) {
         if (p.index.empty()) {
             continue;
         }
-        out.begin_part(p.name, p.index.size(), width, layout_text(net.n_liquid(), x.features));
         p.features.resize(p.index.size() * width);
+        std::size_t resumed = 0;
+        if (opt.resume) {
+            resumed = out.resume_part(p.name, p.index.size(), width,
+                                      layout_text(net.n_liquid(), x.features));
+            const std::vector<float> previous = out.part_features();
+            std::copy(previous.begin(), previous.end(), p.features.begin());
+            p.done = resumed;
+            done_all += resumed;
+            resumed_all += resumed;
+            progress.add_base(resumed);
+            if (resumed > 0) {
+                log->info("resume: {} of {} {} samples already in the file", resumed,
+                          p.index.size(), p.name);
+            }
+        } else {
+            out.begin_part(p.name, p.index.size(), width, layout_text(net.n_liquid(), x.features));
+        }
         const nalsm::encoded_samples samples{p.p, p.index};
-        for (std::size_t first = 0; first < p.index.size(); first += x.block) {
+        for (std::size_t first = resumed; first < p.index.size(); first += x.block) {
             if (stop.load()) {
                 return finish_interrupted("phase B");
             }
@@ -372,12 +401,13 @@ int cmd_run_reservoir(const reservoir_run_options& opt,
         }
     }
     const double phase_b_s = seconds_since(t0);
-    const double samples_per_s = static_cast<double>(total) / phase_b_s;
+    const std::size_t computed = total - resumed_all;
+    const double samples_per_s = computed > 0 ? static_cast<double>(computed) / phase_b_s : 0.0;
     const double rate_hz = static_cast<double>(liquid_spikes) /
-                           (static_cast<double>(total) * static_cast<double>(net.n_liquid()) *
+                           (static_cast<double>(computed) * static_cast<double>(net.n_liquid()) *
                             static_cast<double>(x.features.steps) * 1e-3);
     log->info("phase B: {} samples x {} ms in {} ({:.1f} samples/s), liquid rate {:.1f} Hz",
-              total, x.features.steps, format_duration(phase_b_s), samples_per_s, rate_hz);
+              computed, x.features.steps, format_duration(phase_b_s), samples_per_s, rate_hz);
 
     // Branching factor on the first test samples (validation if there is no test part).
     const part& bf_part = parts[2].index.empty() ? parts[1] : parts[2];

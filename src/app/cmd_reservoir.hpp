@@ -17,6 +17,7 @@ struct reservoir_run_options {
     std::string output;  // -o; empty: output.file of the experiment
     int threads = 0;     // 0: the file's `threads`, else all cores
     bool progress = true;
+    bool resume = false;  // continue the interrupted run whose output is `output`
     std::string command_line;
 };
 

@@ -240,16 +240,8 @@ int cmd_run_timeseries(const timeseries_run_options& opt,
     log->info("simulated {} ms in {} ({} state neurons, {:.2f} Hz)", d.spec.simulation.duration,
               format_duration(summary.wall_seconds), n_columns, rate);
 
-    io::reservoir_provenance prov;
-    prov.kind = "timeseries";
-    prov.config_text = x.config_text;
-    prov.source_path = x.source_path;
-    prov.version = version_string;
-    prov.git_hash = git_hash;
-    prov.host = host_name();
-    prov.command_line = opt.command_line;
-    prov.started = now_iso8601();
-    prov.seed = x.seed;
+    const io::reservoir_provenance prov =
+        provenance_of("timeseries", x.config_text, x.source_path, opt.command_line, x.seed);
     io::reservoir_file out(x.output, prov);
     const std::vector<std::size_t> dim_u = {d.u.size()};
     out.array("task", "u", d.u, dim_u);

@@ -8,7 +8,9 @@
 //   glia --version
 //
 // Exit codes: 0 ok, 1 user error (config, file, parameter), 2 internal error (a bug),
-// 3 run interrupted by a signal (the output is complete up to the step where it stopped).
+// 3 run interrupted by a signal (the output is complete up to the step where it stopped; a
+// network run also wrote the checkpoint <output>.ckpt, unless a second signal forced a fast
+// exit: `glia run FILE --resume` continues it, docs/output_format.md "Checkpoints").
 
 #include <unistd.h>
 
@@ -37,6 +39,7 @@
 #include "app/cmd_reservoir.hpp"
 #include "app/cmd_sweep.hpp"
 #include "app/cmd_timeseries.hpp"
+#include "app/run_checkpoint.hpp"
 #include "io/config_yaml.hpp"
 #include "io/hdf5_writer.hpp"
 #include "io/inspect.hpp"
@@ -171,6 +174,7 @@ struct run_options {
     std::string stats;    // --stats FILE.json
     std::string monitor;  // --monitor HOST:PORT (issue 8); empty: no monitor, no threads, no sockets
     long point = -1;      // --point K: run point K of the file's sweep (issue 7); -1: no sweep
+    bool resume = false;  // --resume: continue from <output>.ckpt (src/app/run_checkpoint.hpp)
     std::string command_line;
 };
 
@@ -187,6 +191,9 @@ std::string kind_of(const std::string& file) {
 
 int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) {
     const std::string kind = opt.point < 0 ? kind_of(opt.file) : "network";
+    if (opt.resume && kind != "network") {
+        throw glia::error("--resume is for network experiments (not experiment: " + kind + ")");
+    }
     if (kind == "timeseries") {
         if (opt.partitions > 0 || !opt.monitor.empty() || !opt.stats.empty()) {
             throw glia::error("--partitions, --monitor and --stats are for network experiments; "
@@ -246,6 +253,7 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         throw glia::error("no output file: set output.file in the experiment or pass -o");
     }
     glia::io::check_writable(spec.output.path);
+    glia::app::run_checkpoint checkpoint(spec, opt.resume, log);  // --resume: checked here
     if (point) {
         glia::app::write_point_config(*point, spec);
     }
@@ -261,6 +269,7 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     log->info("glia {} ({}): {} -> {}", glia::version_string, glia::git_hash, file,
               spec.output.path);
     glia::simulation sim(spec, models, ctx);
+    checkpoint.restore(sim);
 
     glia::io::provenance prov;
     prov.config_text = spec.config_text;
@@ -286,7 +295,7 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
                       monitor_options->host);
         }
     }
-    glia::io::hdf5_sink file_sink(spec.output.path, prov);
+    glia::io::hdf5_sink file_sink(spec.output.path, prov, checkpoint.sink_options());
     glia::runtime::async_sink sink(file_sink,
                                    std::chrono::duration<double>(spec.output.flush_interval));
     std::optional<glia::runtime::tee_sink> tee;  // the monitor first: it never blocks
@@ -306,6 +315,7 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         }
     };
     const glia::run_summary s = sim.run(out, control);
+    checkpoint.finish(s, sim, [&] { return signals.force(); });
 
     std::uint64_t spikes = 0;
     for (auto c: s.spike_counts) {
@@ -399,6 +409,9 @@ int main(int argc, char** argv) {
     run->add_option("--monitor", ro.monitor,
                     "serve a live view of the run on HOST:PORT (e.g. 127.0.0.1:8080; port 0: any "
                     "free one); see docs/monitor.md");
+    run->add_flag("--resume", ro.resume,
+                  "continue a run stopped by a signal from its checkpoint <output>.ckpt (same "
+                  "file and --set options; any --threads/--partitions)");
     run->add_option("--point", ro.point,
                     "run point K of the file's sweep: block, into <sweep dir>/point_K/ (see glia "
                     "sweep FILE --list)")

@@ -28,6 +28,9 @@ public:
     std::vector<std::uint32_t>& bucket(step_t due) {
         return buckets_[static_cast<std::size_t>(due % static_cast<step_t>(buckets_.size()))];
     }
+    const std::vector<std::uint32_t>& bucket(step_t due) const {
+        return buckets_[static_cast<std::size_t>(due % static_cast<step_t>(buckets_.size()))];
+    }
 
     std::size_t pending() const {
         std::size_t n = 0;

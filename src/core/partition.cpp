@@ -406,14 +406,25 @@ void partition::apply_sic(step_t now) {
     }
 }
 
-void partition::route(std::span<const spike_event> all) {
+void partition::route(std::span<const spike_event> all) { route_spikes<false>(all, 0); }
+
+void partition::route_pending(std::span<const spike_event> spikes, step_t now) {
+    route_spikes<true>(spikes, now);
+}
+
+// Static segments first, then each plastic block's: the order of entries in a bucket, which
+// fixes the order of the sums, depends on it (a resume must repeat it: route_pending).
+template <bool Pending>
+void partition::route_spikes(std::span<const spike_event> all, step_t now) {
     const std::uint32_t* row = synapses.row_segment.data();
     const std::uint32_t* delay = synapses.segment_delay.data();
     for (const spike_event& s: all) {
         const std::uint32_t b = row[s.gid];
         const std::uint32_t e = row[s.gid + 1];
         for (std::uint32_t k = b; k < e; ++k) {
-            queue.push(s.step + delay[k], k);
+            if (!Pending || s.step + delay[k] >= now) {
+                queue.push(s.step + delay[k], k);
+            }
         }
     }
     for (std::size_t pb = 0; pb < plastic.size(); ++pb) {
@@ -421,9 +432,49 @@ void partition::route(std::span<const spike_event> all) {
         const std::uint32_t offset = plastic_offset[pb];
         for (const spike_event& s: all) {
             for (std::uint32_t k = syn.row_segment[s.gid]; k < syn.row_segment[s.gid + 1]; ++k) {
-                queue.push(s.step + syn.segment_delay[k], offset + k);
+                if (!Pending || s.step + syn.segment_delay[k] >= now) {
+                    queue.push(s.step + syn.segment_delay[k], offset + k);
+                }
             }
         }
+    }
+}
+
+void partition::queued_spikes(step_t now, std::vector<spike_event>& out) const {
+    // The source of segment k: the last row whose first segment is <= k.
+    auto source_of = [](const std::vector<std::uint32_t>& row_segment, std::uint32_t k) {
+        const auto it = std::upper_bound(row_segment.begin(), row_segment.end(), k);
+        return static_cast<neuron_id>(it - row_segment.begin() - 1);
+    };
+    const auto n = static_cast<step_t>(queue.n_buckets());
+    for (step_t due = now; due < now + n; ++due) {
+        for (const std::uint32_t k: queue.bucket(due)) {
+            if (k < n_static_segments_) {
+                out.push_back(spike_event{due - static_cast<step_t>(synapses.segment_delay[k]),
+                                          source_of(synapses.row_segment, k)});
+                continue;
+            }
+            std::size_t b = 0;
+            while (k >= plastic_offset[b + 1]) {
+                ++b;
+            }
+            const auto& syn = plastic[b]->synapses();
+            const std::uint32_t seg = k - plastic_offset[b];
+            out.push_back(spike_event{due - static_cast<step_t>(syn.segment_delay[seg]),
+                                      source_of(syn.row_segment, seg)});
+        }
+    }
+}
+
+void partition::resume_at(step_t now) {
+    if (now > 0) {
+        apply_heap_events(now - 1);  // every event of steps [0, now), in their order
+    }
+    for (std::size_t b = 0; b < plastic.size(); ++b) {
+        // The first multiple of the interval at or after `now` (never step 0): the steps
+        // before `now` have had their sweeps.
+        const step_t interval = plastic[b]->sweep_interval();
+        next_sweep_[b] = std::max(interval, (now + interval - 1) / interval * interval);
     }
 }
 

@@ -211,7 +211,23 @@ public:
     void sweep_plastic(step_t now);
     double value(neuron_id gid, const std::string& variable) const;
 
+    // ---- Checkpoints (src/core/checkpoint.cpp): not used inside a run. ----
+    // The spikes with deliveries still queued at the start of step `now`, as (emission step,
+    // source gid), appended to `out` unsorted and with repeats.
+    void queued_spikes(step_t now, std::vector<spike_event>& out) const;
+    // route() for a run resumed at step `now`: pushes only the deliveries due at `now` or
+    // later (the earlier ones happened before the checkpoint).
+    void route_pending(std::span<const spike_event> spikes, step_t now);
+    // Brings a freshly built partition to the start of step `now` of a resumed run: the heap's
+    // events before `now` take effect (device amplitudes and their summed current), plastic
+    // sweeps fall on the steps they would have had. Neuron, synapse and queue state are
+    // restored separately.
+    void resume_at(step_t now);
+    void set_synaptic_events(std::uint64_t n) { events_ = n; }
+
 private:
+    template <bool Pending>
+    void route_spikes(std::span<const spike_event> spikes, step_t now);
     void sample(step_t now, std::vector<frame_buffer>& frames);
     void apply_heap_events(step_t now);
     // Adds this step's synaptic input; returns how many slot writes it made.

@@ -41,6 +41,16 @@ public:
 
     std::span<const step_t> spikes(std::uint32_t neuron) const override { return spikes_[neuron]; }
 
+    // Checkpoints: the kept spikes of every partition neuron, and restoring them (only
+    // neurons with a history keep them).
+    std::size_t size() const { return spikes_.size(); }
+    bool enabled(std::uint32_t neuron) const { return enabled_[neuron] != 0; }
+    void assign(std::uint32_t neuron, std::span<const step_t> steps) {
+        if (enabled_[neuron] != 0) {
+            spikes_[neuron].assign(steps.begin(), steps.end());
+        }
+    }
+
 private:
     std::vector<std::vector<step_t>> spikes_;  // per partition neuron, ascending
     std::vector<std::uint8_t> enabled_;

@@ -18,6 +18,7 @@
 #include <glia/rng.hpp>
 
 #include "core/partition.hpp"
+#include "core/simulation_state.hpp"
 #include "core/time.hpp"
 #include "network/builder.hpp"
 
@@ -41,153 +42,6 @@ constexpr std::size_t batch_bytes = std::size_t{4} << 20;
 constexpr double max_batch_seconds = 0.2;
 
 }  // namespace
-
-struct simulation::state {
-    network net;
-    oneapi::tbb::task_arena arena;
-    std::shared_ptr<spdlog::logger> log;
-    build_report report;
-    run_layout layout;
-    step_t now = 0;
-    step_t epoch = 1;                   // steps between spike exchanges (<= min_delay)
-    std::vector<std::uint32_t> pop_of;  // global id -> population index
-    bool all_recorded = true;
-    std::vector<spike_event> merged;    // one epoch's spikes of all partitions, (step, gid) order
-    bool merged_routed = true;          // `merged` is already in the calendar queues
-    std::vector<spike_event> recorded;  // spikes of recorded populations not yet given to the sink
-    std::vector<frame_buffer> frames;   // per report, this epoch's frames
-    std::vector<frame_buffer> pending;  // per report, frames not yet given to the sink
-    std::vector<std::uint64_t> spike_counts;
-    std::vector<std::size_t> weight_snapshot;  // per weight recorder: next snapshot index
-
-    template <typename F>
-    void for_each_partition(F f) {
-        const auto P = static_cast<int>(net.partitions.size());
-        if (P == 1) {
-            f(*net.partitions[0]);
-            return;
-        }
-        // One task per partition (simple_partitioner, grain 1): partitions are heavy and few.
-        arena.execute([&] {
-            oneapi::tbb::parallel_for(
-                oneapi::tbb::blocked_range<int>(0, P, 1),
-                [&](const oneapi::tbb::blocked_range<int>& r) {
-                    for (int k = r.begin(); k < r.end(); ++k) {
-                        f(*net.partitions[static_cast<std::size_t>(k)]);
-                    }
-                },
-                oneapi::tbb::simple_partitioner{});
-        });
-    }
-
-    void size_frames(step_t from, step_t to) {
-        for (std::size_t r = 0; r < net.reports.size(); ++r) {
-            const report_layout& rl = net.reports[r];
-            const step_t stop = rl.start_step + static_cast<step_t>(rl.n_frames) * rl.interval_steps;
-            auto frame_at_or_after = [&](step_t s) {
-                if (s <= rl.start_step) {
-                    return step_t{0};
-                }
-                return (s - rl.start_step + rl.interval_steps - 1) / rl.interval_steps;
-            };
-            const step_t lo = frame_at_or_after(from);
-            const step_t hi = frame_at_or_after(std::min(to, stop));
-            auto& buf = frames[r];
-            buf.first = static_cast<std::size_t>(lo);
-            buf.count = hi > lo ? static_cast<std::size_t>(hi - lo) : 0;
-            buf.data.resize(buf.count * rl.node_ids.size());
-        }
-    }
-
-    // Population-driven modulators: this epoch's spikes of their population become events
-    // (one per step, the spike count as amount) at step + 1 + delay.
-    void record_modulators(step_t epoch_end) {
-        for (auto& m: net.modulators) {
-            if (m.source < 0) {
-                continue;
-            }
-            auto& h = *m.history;
-            for (const spike_event& s: merged) {
-                if (pop_of[s.gid] != static_cast<std::uint32_t>(m.source)) {
-                    continue;
-                }
-                const step_t t = s.step + 1 + m.delay;
-                if (!h.times.empty() && h.times.back() == t) {
-                    h.amounts.back() += 1.0;
-                } else {
-                    h.times.push_back(t);
-                    h.amounts.push_back(1.0);
-                }
-            }
-            h.complete_until = epoch_end + 1 + m.delay;
-        }
-    }
-
-    // Appends this epoch's recorded spikes and frames to the batches.
-    void collect_recordings() {
-        if (all_recorded) {
-            recorded.insert(recorded.end(), merged.begin(), merged.end());
-        } else {
-            for (const spike_event& s: merged) {
-                if (net.populations[pop_of[s.gid]].spikes_recorded) {
-                    recorded.push_back(s);
-                }
-            }
-        }
-        for (std::size_t r = 0; r < frames.size(); ++r) {
-            const frame_buffer& f = frames[r];
-            if (f.count == 0) {
-                continue;
-            }
-            frame_buffer& p = pending[r];
-            if (p.count == 0) {
-                p.first = f.first;
-            }
-            p.count += f.count;
-            p.data.insert(p.data.end(), f.data.begin(), f.data.end());
-        }
-    }
-
-    std::size_t pending_bytes() const {
-        std::size_t n = recorded.size() * sizeof(spike_event);
-        for (const auto& p: pending) {
-            n += p.data.size() * sizeof(float);
-        }
-        return n;
-    }
-
-    void flush_recordings(recording_sink& sink) {
-        if (!recorded.empty()) {
-            sink.spikes(recorded);
-            recorded.clear();
-        }
-        for (std::size_t r = 0; r < pending.size(); ++r) {
-            frame_buffer& p = pending[r];
-            if (p.count > 0) {
-                sink.frames(r, p.first, p.count, p.data);
-                p.count = 0;
-                p.data.clear();
-            }
-        }
-    }
-
-    void merge_spikes(step_t from, step_t to) {
-        merged.clear();
-        std::vector<std::size_t> cursor(net.partitions.size(), 0);
-        for (step_t s = from; s < to; ++s) {
-            for (std::size_t p = 0; p < net.partitions.size(); ++p) {
-                const auto sp = net.partitions[p]->spikes();
-                std::size_t& c = cursor[p];
-                while (c < sp.size() && sp[c].step == s) {
-                    merged.push_back(sp[c++]);
-                }
-            }
-        }
-        for (auto& p: net.partitions) {
-            p->clear_spikes();
-        }
-    }
-};
 
 std::size_t peak_rss_bytes() {
     std::ifstream status("/proc/self/status");
@@ -298,6 +152,7 @@ simulation::simulation(const experiment_spec& spec, const model_registry& models
         st.layout.weights.push_back(std::move(wl));
     }
     st.weight_snapshot.assign(st.layout.weights.size(), 0);
+    st.epoch_ring.assign(static_cast<std::size_t>(net.max_delay) + 2, 0);
     st.frames.resize(net.reports.size());
     st.pending.resize(net.reports.size());
     st.spike_counts.assign(net.populations.size(), 0);
@@ -328,7 +183,15 @@ step_t simulation::now() const { return impl_->now; }
 run_summary simulation::run(recording_sink& sink, const run_control& control) {
     auto& st = *impl_;
     auto& net = st.net;
+    // A run may start after step 0 (resumed from a checkpoint): the sink learns what its
+    // output already holds.
+    st.layout.first_step = st.now;
+    st.layout.recorded = st.recorded_before();
     sink.begin(st.layout);
+    st.in_run = true;
+    st.lazy_behind = false;
+    st.stopped = false;
+    st.read_since_stop = false;
     const auto t0 = clock_type::now();
     auto last_progress = t0;
     const step_t first_step = st.now;
@@ -371,6 +234,7 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
         const step_t to = std::min({from + st.epoch, net.n_steps,
                                     std::max(from + 1, next_snapshot_step())});
         st.size_frames(from, to);
+        st.note_epoch(from);
         // One parallel region per epoch: route the previous epoch's spikes (all due at or
         // after `from`, since an epoch is at most min_delay long), then advance.
         const bool route = !st.merged_routed;
@@ -432,10 +296,18 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
         take_snapshots();  // the state after the last step
     }
     st.flush_recordings(sink);
-    // Lazily updated neurons are brought to `now`, so that their state can be read.
-    for (auto& p: net.partitions) {
-        p->catch_up(st.now);
+    // Lazily updated neurons are brought to `now`, so that their state can be read; after an
+    // interruption only when it is read (value()), since a checkpoint must hold the state as
+    // the run would continue from it (a catch-up rounds differently).
+    if (summary.status == run_status::completed) {
+        for (auto& p: net.partitions) {
+            p->catch_up(st.now);
+        }
+    } else {
+        st.lazy_behind = true;
+        st.stopped = true;
     }
+    st.in_run = false;
     summary.steps_done = st.now;
     summary.wall_seconds = seconds_since(t0);
     summary.build_seconds = st.report.build_seconds;
@@ -450,6 +322,14 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
 }
 
 double simulation::value(neuron_id gid, std::string_view variable) const {
+    auto& st = *impl_;
+    if (st.lazy_behind) {  // after an interrupted run (see run())
+        for (auto& p: st.net.partitions) {
+            p->catch_up(st.now);
+        }
+        st.lazy_behind = false;
+        st.read_since_stop = true;
+    }
     for (const auto& p: impl_->net.partitions) {
         if (gid >= p->first_gid && gid < p->end_gid) {
             return p->value(gid, std::string(variable));
@@ -473,6 +353,9 @@ std::vector<synapse_weight> simulation::weights(std::string_view projection) {
         throw error(fmt::format("projection '{}' is {}: its weights are those it was built "
                                 "with",
                                 projection, net.projections[index].rule));
+    }
+    if (!impl_->in_run && impl_->stopped) {
+        impl_->read_since_stop = true;  // the sweep below changes how a checkpoint continues
     }
     std::vector<synapse_weight> out;
     for (auto& p: net.partitions) {

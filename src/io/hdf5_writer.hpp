@@ -56,6 +56,12 @@ struct hdf5_options {
     std::size_t report_chunk_values = 65536;  // values per chunk of report data (frames x nodes)
     int deflate_level = 4;                    // 1..9
     std::size_t buffer_bytes = 4u << 20;      // data held in memory before it is written out
+    // Resume (glia run --resume): begin() opens the existing file(s) instead of creating
+    // them, cuts every dataset to run_layout::recorded (what was written before
+    // run_layout::first_step) and appends from there; /run@status is "running" again until
+    // end(). The file must have been written by the same experiment (/run@config) and hold at
+    // least that much (docs/output_format.md, "Checkpoints").
+    bool resume = false;
 };
 
 class hdf5_sink: public recording_sink {
@@ -81,6 +87,8 @@ public:
     std::vector<std::string> files() const;
 
 private:
+    void check_resumable(const std::vector<std::string>& paths, const run_layout& layout) const;
+
     struct state;
     std::string path_;
     std::unique_ptr<state> impl_;

@@ -274,6 +274,15 @@ void read_readout(const yaml_reader& r, const YAML::Node& root, nalsm_experiment
     ro.ridge.standardize = r.boolean_or(rr, rp, "standardize", ro.ridge.standardize);
 }
 
+// output.file, default results/<stem of the experiment file>.h5.
+string read_output(const yaml_reader& r, const YAML::Node& root, const string& name) {
+    const YAML::Node n = r.child(root, "output");
+    r.check_keys(n, "output", {"file"});
+    return r.child(n, "file").IsDefined()
+               ? r.text(r.child(n, "file"), "output.file")
+               : "results/" + std::filesystem::path(name).stem().string() + ".h5";
+}
+
 }  // namespace
 
 std::string experiment_kind(const std::string& path) {
@@ -327,13 +336,7 @@ nalsm_experiment parse_reservoir_experiment(const std::string& text, const std::
         r.check_keys(n, "metrics", {"branching_samples"});
         x.branching_samples = r.integer_or(n, "metrics", "branching_samples", 20, 0, 100000);
     }
-    {
-        const YAML::Node n = r.child(root, "output");
-        r.check_keys(n, "output", {"file"});
-        x.output = r.child(n, "file").IsDefined()
-                       ? r.text(r.child(n, "file"), "output.file")
-                       : "results/" + std::filesystem::path(name).stem().string() + ".h5";
-    }
+    x.output = read_output(r, root, name);
     return x;
 }
 
@@ -431,13 +434,7 @@ reservoir::timeseries_experiment parse_timeseries_experiment(
         x.tau = r.time_ms_or(n, sec, "tau", x.tau, 1e-3, 1e6);
         x.save_states = r.boolean_or(n, sec, "save", false);
     }
-    {
-        const YAML::Node n = r.child(root, "output");
-        r.check_keys(n, "output", {"file"});
-        x.output = r.child(n, "file").IsDefined()
-                       ? r.text(r.child(n, "file"), "output.file")
-                       : "results/" + std::filesystem::path(name).stem().string() + ".h5";
-    }
+    x.output = read_output(r, root, name);
     return x;
 }
 

@@ -87,6 +87,9 @@ void dataset(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type
     if (dims.empty()) {
         dims.push_back(values.size());
     }
+    if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) > 0) {
+        H5Ldelete(loc, name.c_str(), H5P_DEFAULT);  // rewritten by a resumed run
+    }
     const handle space = space_of(dims, {}, file);
     const handle dcpl{check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create a property list"),
                       H5Pclose};
@@ -136,6 +139,27 @@ growing make_growing(hid_t loc, const std::string& name, hid_t file_type, hid_t 
                        file, "cannot create dataset " + name),
                  H5Dclose};
     g.width = width;
+    g.mem_type = mem_type;
+    return g;
+}
+
+// An existing extendible dataset, cut to `rows` rows.
+growing open_growing(hid_t loc, const std::string& name, hid_t mem_type, hsize_t rows,
+                     const std::string& file) {
+    growing g;
+    g.d = handle{check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), file, "cannot open " + name),
+                 H5Dclose};
+    const handle space{check(H5Dget_space(g.d.get()), file, "cannot get a dataspace"), H5Sclose};
+    std::array<hsize_t, 2> dims = {0, 1};
+    const int rank = H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    g.width = rank == 2 ? dims[1] : 1;
+    if (dims[0] < rows) {
+        fail(file, fmt::format("{} holds {} rows, fewer than the {} the file says are done", name,
+                               dims[0], rows));
+    }
+    const std::array<hsize_t, 2> size = {rows, g.width};
+    check(H5Dset_extent(g.d.get(), size.data()), file, "cannot cut " + name);
+    g.rows = rows;
     g.mem_type = mem_type;
     return g;
 }
@@ -204,6 +228,138 @@ reservoir_file::~reservoir_file() {
         catch (...) {  // a destructor must not throw; the file was flushed after every block
         }
     }
+}
+
+reservoir_file::reservoir_file(resume_tag, const std::string& path, const std::string& kind,
+                               const std::string& config_text) :
+    s_(std::make_unique<state>()) {
+    const h5::quiet_errors quiet;
+    s_->path = path;
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+        throw glia::error(fmt::format("--resume: '{}' does not exist or is not an HDF5 file; run "
+                                      "without --resume to start",
+                                      path));
+    }
+    s_->file = handle{check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), path,
+                            "cannot open the file to resume"),
+                      H5Fclose};
+    if (H5Lexists(s_->file.get(), "run", H5P_DEFAULT) <= 0) {
+        throw glia::error(fmt::format("--resume: '{}' has no /run group: not a glia output file",
+                                      path));
+    }
+    const handle run{H5Gopen2(s_->file.get(), "run", H5P_DEFAULT), H5Gclose};
+    const auto text = [&](const char* name) {
+        if (H5Aexists(run.get(), name) <= 0) {
+            return std::string();
+        }
+        const handle a{H5Aopen(run.get(), name, H5P_DEFAULT), H5Aclose};
+        const handle type{H5Tcopy(H5T_C_S1), H5Tclose};
+        H5Tset_size(type.get(), H5T_VARIABLE);
+        H5Tset_cset(type.get(), H5T_CSET_UTF8);
+        char* value = nullptr;
+        if (H5Aread(a.get(), type.get(), &value) < 0 || value == nullptr) {
+            return std::string();
+        }
+        std::string out(value);
+        H5free_memory(value);
+        return out;
+    };
+    if (text("kind") != kind) {
+        throw glia::error(fmt::format("--resume: '{}' is not the output of a {} experiment "
+                                      "(/run@kind is '{}')",
+                                      path, kind, text("kind")));
+    }
+    if (text("config") != config_text) {
+        throw glia::error(fmt::format("--resume: '{}' was made from a different experiment (its "
+                                      "/run@config differs from this file with these --set "
+                                      "options); resume with the same file and options, or run "
+                                      "without --resume",
+                                      path));
+    }
+    text_attribute(run.get(), "status", "running", path);
+    H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
+}
+
+std::vector<float> reservoir_file::completed_w_ini() const {
+    const h5::quiet_errors quiet;
+    const hid_t f = s_->file.get();
+    if (H5Lexists(f, "reservoir", H5P_DEFAULT) <= 0 ||
+        H5Lexists(f, "reservoir/w_ini", H5P_DEFAULT) <= 0 ||
+        H5Lexists(f, "reservoir/init", H5P_DEFAULT) <= 0) {
+        return {};
+    }
+    const handle init{H5Gopen2(f, "reservoir/init", H5P_DEFAULT), H5Gclose};
+    std::uint64_t done = 0, planned = 1;
+    for (auto [name, out]: {std::pair{"samples_done", &done}, std::pair{"samples_planned", &planned}}) {
+        if (H5Aexists(init.get(), name) > 0) {
+            const handle a{H5Aopen(init.get(), name, H5P_DEFAULT), H5Aclose};
+            H5Aread(a.get(), H5T_NATIVE_UINT64, out);
+        }
+    }
+    if (done != planned) {
+        return {};
+    }
+    const handle d{H5Dopen2(f, "reservoir/w_ini", H5P_DEFAULT), H5Dclose};
+    const handle space{H5Dget_space(d.get()), H5Sclose};
+    const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get()));
+    std::vector<float> w(n);
+    if (n > 0 && H5Dread(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, w.data()) < 0) {
+        fail(s_->path, "cannot read /reservoir/w_ini");
+    }
+    return w;
+}
+
+std::size_t reservoir_file::resume_part(const std::string& name, std::size_t planned,
+                                        std::size_t width, const std::string& feature_layout) {
+    const h5::quiet_errors quiet;
+    const std::string& f = s_->path;
+    const std::string path = "reservoir/" + name;
+    if (H5Lexists(s_->file.get(), path.c_str(), H5P_DEFAULT) <= 0) {
+        begin_part(name, planned, width, feature_layout);
+        return 0;
+    }
+    s_->part = handle{check(H5Gopen2(s_->file.get(), path.c_str(), H5P_DEFAULT), f,
+                            "cannot open " + path),
+                      H5Gclose};
+    const hid_t g = s_->part.get();
+    std::uint64_t done = 0;
+    {
+        const handle a{check(H5Aopen(g, "samples_done", H5P_DEFAULT), f,
+                             "cannot read " + path + "@samples_done"),
+                       H5Aclose};
+        H5Aread(a.get(), H5T_NATIVE_UINT64, &done);
+    }
+    s_->features = open_growing(g, "features", H5T_NATIVE_FLOAT, done, f);
+    if (s_->features.width != width) {
+        fail(f, fmt::format("{}/features is {} wide, this experiment writes {}", path,
+                            s_->features.width, width));
+    }
+    s_->labels = open_growing(g, "labels", H5T_NATIVE_UINT8, done, f);
+    s_->index = open_growing(g, "index", H5T_NATIVE_UINT64, done, f);
+    s_->liquid_spikes = open_growing(g, "liquid_spikes", H5T_NATIVE_UINT32, done, f);
+    s_->input_spikes = open_growing(g, "input_spikes", H5T_NATIVE_UINT32, done, f);
+    s_->final_a = open_growing(g, "final_A", H5T_NATIVE_FLOAT, done, f);
+    s_->done = done;
+    H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
+    return done;
+}
+
+std::vector<float> reservoir_file::part_features() const {
+    const h5::quiet_errors quiet;
+    const growing& g = s_->features;
+    std::vector<float> out(g.rows * g.width);
+    if (g.rows == 0) {
+        return out;
+    }
+    const handle fspace{check(H5Dget_space(g.d.get()), s_->path, "cannot get a dataspace"),
+                        H5Sclose};
+    const std::array<hsize_t, 2> start = {0, 0};
+    const std::array<hsize_t, 2> count = {g.rows, g.width};
+    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+    const handle mspace = space_of(count, {}, s_->path);
+    check(H5Dread(g.d.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), H5P_DEFAULT, out.data()),
+          s_->path, "cannot read the features to resume");
+    return out;
 }
 
 void reservoir_file::write_liquid(const reservoir::nalsm::liquid& net,

@@ -43,6 +43,12 @@ class reservoir_file {
 public:
     // Creates (truncates) the file. Throws glia::error naming the path when it cannot.
     reservoir_file(const std::string& path, const reservoir_provenance& prov);
+    // Reopens the file of an interrupted run to continue it (glia run --resume). Throws
+    // glia::error when it is missing, not a reservoir file of kind `kind`, or was made from
+    // another config text than `config_text`.
+    struct resume_tag {};
+    reservoir_file(resume_tag, const std::string& path, const std::string& kind,
+                   const std::string& config_text);
     ~reservoir_file();
     reservoir_file(const reservoir_file&) = delete;
     reservoir_file& operator=(const reservoir_file&) = delete;
@@ -51,6 +57,18 @@ public:
                       const reservoir::nalsm::astrocyte_layout& layout);
     void write_init(std::span<const float> w_ini, std::span<const float> final_a,
                     std::span<const float> liquid_rate, std::size_t samples_planned);
+
+    // W_INI of a completed phase A (empty when phase A did not finish).
+    std::vector<float> completed_w_ini() const;
+
+    // Continues part `name` as begin_part would start it: an existing part keeps its first
+    // samples_done rows (anything written after them is cut off) and the count is returned;
+    // a part the file does not have yet is begun, and 0 returned.
+    std::size_t resume_part(const std::string& name, std::size_t planned, std::size_t width,
+                            const std::string& feature_layout);
+
+    // The features of the current part written so far (samples_done x width).
+    std::vector<float> part_features() const;
 
     // Starts part `name` (train, validation, test) of `planned` samples, `width` floats each.
     void begin_part(const std::string& name, std::size_t planned, std::size_t width,

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <glia/error.hpp>
+#include <glia/text.hpp>
 
 #include "sweep/point_status.hpp"
 
@@ -24,20 +25,6 @@ using clock_type = std::chrono::steady_clock;
 
 constexpr auto poll_interval = std::chrono::milliseconds(20);
 constexpr int exit_interrupted = 3;  // glia run stopped by a signal (src/app/main.cpp)
-
-std::string format_seconds(double s) {
-    if (!std::isfinite(s) || s < 0) {
-        return "?";
-    }
-    if (s < 60) {
-        return fmt::format("{:.1f} s", s);
-    }
-    const auto total = static_cast<long>(s);
-    if (total < 3600) {
-        return fmt::format("{}m{:02}s", total / 60, total % 60);
-    }
-    return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
-}
 
 // Starts `args` (args[0] is the program) in a process group of its own, so that a Ctrl-C at
 // the terminal reaches only the sweep, which then stops its children once, with SIGTERM.
@@ -182,8 +169,8 @@ local_result run_local(const sweep_plan& plan, const local_options& options, spd
             const std::string line =
                 fmt::format("point {} {} in {} ({}); {}/{} done, {} failed{}", p.index,
                             ok ? "complete" : std::string(to_string(state.status)),
-                            format_seconds(seconds), how, result.skipped + result.completed, total,
-                            result.failed.size(), stopping ? "" : ", ETA " + format_seconds(eta));
+                            format_duration(seconds), how, result.skipped + result.completed, total,
+                            result.failed.size(), stopping ? "" : ", ETA " + format_duration(eta));
             if (ok) {
                 log.info("{}", line);
             } else {

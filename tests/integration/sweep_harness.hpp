@@ -14,38 +14,13 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "cli_harness.hpp"
 
 namespace glia::test {
 
 namespace fs = std::filesystem;
-
-struct cli_result {
-    int code = -1;
-    std::string out;  // stdout and stderr together
-};
-
-// Runs `command` with sh; returns its exit code and output.
-inline cli_result run_shell(const std::string& command) {
-    cli_result r;
-    FILE* p = popen((command + " 2>&1").c_str(), "r");
-    if (p == nullptr) {
-        return r;
-    }
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
-        r.out.append(buf, n);
-    }
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-inline cli_result run_glia(const std::string& args) {
-    return run_shell(std::string(GLIA_EXECUTABLE) + " " + args);
-}
 
 // A scratch directory per test, removed afterwards.
 class scratch_test: public testing::Test {

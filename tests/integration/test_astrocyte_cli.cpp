@@ -12,6 +12,7 @@
 
 #include <glia/error.hpp>
 
+#include "cli_harness.hpp"
 #include "io/hdf5_reader.hpp"
 
 #include <sys/wait.h>
@@ -22,27 +23,8 @@ using testing::HasSubstr;
 
 namespace {
 
-struct result {
-    int code = -1;
-    std::string out;  // stdout and stderr together
-};
-
-result run_cli(const std::string& args) {
-    const std::string cmd = std::string(GLIA_EXECUTABLE) + " " + args + " 2>&1";
-    result r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) {
-        return r;
-    }
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
-        r.out.append(buf, n);
-    }
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using glia::test::cli_result;
+using glia::test::run_glia;
 
 class astrocyte_cli: public testing::Test {
 protected:
@@ -81,7 +63,7 @@ std::string small_config(const std::string& projection, const std::string& extra
 }  // namespace
 
 TEST_F(astrocyte_cli, the_brunel_config_validates_as_shipped) {
-    const auto r = run_cli("validate " + brunel);
+    const auto r = run_glia("validate " + brunel);
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_THAT(r.out, HasSubstr("ok (3 populations, 20000 neurons, 4 projections"));
 }
@@ -91,7 +73,7 @@ TEST_F(astrocyte_cli, the_brunel_config_validates_as_shipped) {
 // which start at IP3 = 0.4 uM, move.
 TEST_F(astrocyte_cli, the_brunel_config_runs_scaled_down) {
     const std::string out = path("brunel.h5");
-    const auto r = run_cli("run " + brunel + " -o " + out +
+    const auto r = run_glia("run " + brunel + " -o " + out +
                            " --set simulation.duration=100ms --set populations.exc.size=800"
                            " --set populations.inh.size=200 --set populations.astro.size=1000");
     ASSERT_EQ(r.code, 0) << r.out;
@@ -115,7 +97,7 @@ TEST_F(astrocyte_cli, the_brunel_config_runs_scaled_down) {
     EXPECT_GT(ca.data[ca.data.size() - 1], 0.073f) << "Ca rises from its initial value";
     EXPECT_NO_THROW(glia::io::read_spikes(out, "exc"));
     EXPECT_THROW(glia::io::read_spikes(out, "astro"), glia::error) << "astrocytes never spike";
-    const auto inspect = run_cli("inspect " + out);
+    const auto inspect = run_glia("inspect " + out);
     EXPECT_EQ(inspect.code, 0) << inspect.out;
     EXPECT_THAT(inspect.out, HasSubstr("astro.Ca_astro  astro       Ca_astro  uM    100"));
 }
@@ -160,12 +142,12 @@ TEST_F(astrocyte_cli, astrocyte_mistakes_are_located) {
          "no spikes; record its state with a report"},
     };
     for (const auto& c: cases) {
-        const auto r = run_cli("validate " + write("bad.yaml", c.config));
+        const auto r = run_glia("validate " + write("bad.yaml", c.config));
         EXPECT_EQ(r.code, 1) << c.config;
         EXPECT_THAT(r.out, HasSubstr(c.message)) << c.config;
     }
     // And a correct one: sic with the default weight 1, spikes: all skips astrocytes.
-    const auto ok = run_cli(
+    const auto ok = run_glia(
         "validate " +
         write("ok.yaml", small_config("{source: astro, target: exc, rule: all_to_all, synapse: "
                                       "sic, delay: 1 ms}")));

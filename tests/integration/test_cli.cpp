@@ -20,6 +20,7 @@
 
 #include <glia/simulation.hpp>
 
+#include "cli_harness.hpp"
 #include "io/config_yaml.hpp"
 #include "io/hdf5_reader.hpp"
 #include "spec_harness.hpp"
@@ -29,27 +30,8 @@ using testing::HasSubstr;
 
 namespace {
 
-struct result {
-    int code = -1;
-    std::string out;  // stdout and stderr together
-};
-
-result run_cli(const std::string& args) {
-    const std::string cmd = std::string(GLIA_EXECUTABLE) + " " + args + " 2>&1";
-    result r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) {
-        return r;
-    }
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
-        r.out.append(buf, n);
-    }
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using glia::test::cli_result;
+using glia::test::run_glia;
 
 class cli: public testing::Test {
 protected:
@@ -109,7 +91,7 @@ std::string small_config(const std::string& output, const std::string& extra_sim
 }  // namespace
 
 TEST_F(cli, version_prints_the_version) {
-    const auto r = run_cli("--version");
+    const auto r = run_glia("--version");
     EXPECT_EQ(r.code, 0);
     EXPECT_THAT(r.out, HasSubstr("glia 0.1"));
 }
@@ -117,7 +99,7 @@ TEST_F(cli, version_prints_the_version) {
 TEST_F(cli, run_writes_sonata_spikes_identical_to_the_engine) {
     const std::string out = path("small.h5");
     const std::string cfg = write("small.yaml", small_config(out));
-    const auto r = run_cli("run " + cfg + " --threads 2");
+    const auto r = run_glia("run " + cfg + " --threads 2");
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_THAT(r.out, HasSubstr(out));
     ASSERT_TRUE(fs::exists(out));
@@ -165,7 +147,7 @@ TEST_F(cli, h5py_reads_exactly_the_spikes_the_engine_emitted) {
     }
     const std::string out = path("small.h5");
     const std::string cfg = write("small.yaml", small_config(out));
-    ASSERT_EQ(run_cli("run " + cfg).code, 0);
+    ASSERT_EQ(run_glia("run " + cfg).code, 0);
     const std::string script = write("read.py",
                                      "import h5py, sys\n"
                                      "f = h5py.File(sys.argv[1], 'r')\n"
@@ -213,8 +195,8 @@ TEST_F(cli, h5py_reads_exactly_the_spikes_the_engine_emitted) {
 
 TEST_F(cli, inspect_reports_status_counts_and_rates) {
     const std::string out = path("small.h5");
-    ASSERT_EQ(run_cli("run " + write("small.yaml", small_config(out))).code, 0);
-    const auto r = run_cli("inspect " + out);
+    ASSERT_EQ(run_glia("run " + write("small.yaml", small_config(out))).code, 0);
+    const auto r = run_glia("inspect " + out);
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_THAT(r.out, HasSubstr("complete"));
     EXPECT_THAT(r.out, HasSubstr("exc"));
@@ -225,7 +207,7 @@ TEST_F(cli, inspect_reports_status_counts_and_rates) {
 TEST_F(cli, set_overrides_a_value_and_o_the_output) {
     const std::string cfg = write("small.yaml", small_config(path("unused.h5")));
     const std::string out = path("other.h5");
-    const auto r = run_cli("run " + cfg + " -o " + out + " --set simulation.duration=50ms");
+    const auto r = run_glia("run " + cfg + " -o " + out + " --set simulation.duration=50ms");
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_FALSE(fs::exists(path("unused.h5")));
     const auto info = glia::io::read_run_info(out);
@@ -235,7 +217,7 @@ TEST_F(cli, set_overrides_a_value_and_o_the_output) {
 
 TEST_F(cli, validate_accepts_the_shipped_configs) {
     for (const char* c: {"cuba", "coba", "brunel", "izhikevich2003"}) {
-        const auto r = run_cli(std::string("validate ") + GLIA_SOURCE_DIR + "/configs/" + c + ".yaml");
+        const auto r = run_glia(std::string("validate ") + GLIA_SOURCE_DIR + "/configs/" + c + ".yaml");
         EXPECT_EQ(r.code, 0) << c << ": " << r.out;
         EXPECT_THAT(r.out, HasSubstr("ok"));
     }
@@ -259,12 +241,12 @@ TEST_P(cli_errors, bad_file_gives_a_located_message_and_no_output) {
     ASSERT_NE(at, std::string::npos) << c.from;
     text.replace(at, c.from.size(), c.to);
     const std::string cfg = write("bad.yaml", text);
-    const auto r = run_cli("run " + cfg);
+    const auto r = run_glia("run " + cfg);
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_THAT(r.out, HasSubstr(cfg + ":"));
     EXPECT_THAT(r.out, HasSubstr(c.message));
     EXPECT_FALSE(fs::exists(out)) << "a bad file left an output behind";
-    const auto v = run_cli("validate " + cfg);
+    const auto v = run_glia("validate " + cfg);
     EXPECT_EQ(v.code, 1);
     EXPECT_THAT(v.out, HasSubstr(c.message));
 }
@@ -302,13 +284,13 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(cli, unwritable_output_is_an_error_and_writes_nothing) {
     const std::string blocker = write("file_not_dir", "x");
     const std::string cfg = write("small.yaml", small_config(blocker + "/out.h5"));
-    const auto r = run_cli("run " + cfg);
+    const auto r = run_glia("run " + cfg);
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_THAT(r.out, HasSubstr("cannot write output file"));
 }
 
 TEST_F(cli, missing_file_is_a_user_error) {
-    const auto r = run_cli("run " + path("nothing.yaml"));
+    const auto r = run_glia("run " + path("nothing.yaml"));
     EXPECT_EQ(r.code, 1);
     EXPECT_THAT(r.out, HasSubstr("nothing.yaml"));
 }
@@ -345,5 +327,5 @@ TEST_F(cli, sigterm_stops_the_run_and_leaves_a_complete_readable_file) {
     const auto s = glia::io::read_spikes(out, "exc");
     ASSERT_FALSE(s.timestamps.empty());
     EXPECT_LE(s.timestamps.back(), static_cast<double>(info.steps_done) * 0.1 + 1e-9);
-    EXPECT_THAT(run_cli("inspect " + out).out, HasSubstr("interrupted"));
+    EXPECT_THAT(run_glia("inspect " + out).out, HasSubstr("interrupted"));
 }
