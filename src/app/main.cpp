@@ -191,8 +191,9 @@ std::string kind_of(const std::string& file) {
 
 int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) {
     const std::string kind = opt.point < 0 ? kind_of(opt.file) : "network";
-    if (opt.resume && kind != "network") {
-        throw glia::error("--resume is for network experiments (not experiment: " + kind + ")");
+    if (opt.resume && kind == "timeseries") {
+        throw glia::error("--resume is for network and nalsm experiments (a time-series "
+                          "experiment is rerun whole)");
     }
     if (kind == "timeseries") {
         if (opt.partitions > 0 || !opt.monitor.empty() || !opt.stats.empty()) {
@@ -219,6 +220,7 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         ro.output = opt.output;
         ro.threads = opt.threads;
         ro.progress = opt.progress;
+        ro.resume = opt.resume;
         ro.command_line = opt.command_line;
         return glia::app::cmd_run_reservoir(ro, log);
     }
@@ -410,8 +412,9 @@ int main(int argc, char** argv) {
                     "serve a live view of the run on HOST:PORT (e.g. 127.0.0.1:8080; port 0: any "
                     "free one); see docs/monitor.md");
     run->add_flag("--resume", ro.resume,
-                  "continue a run stopped by a signal from its checkpoint <output>.ckpt (same "
-                  "file and --set options; any --threads/--partitions)");
+                  "continue a run stopped by a signal: a network run from its checkpoint "
+                  "<output>.ckpt, a nalsm run from the samples in its output (same file and "
+                  "--set options; any --threads/--partitions)");
     run->add_option("--point", ro.point,
                     "run point K of the file's sweep: block, into <sweep dir>/point_K/ (see glia "
                     "sweep FILE --list)")

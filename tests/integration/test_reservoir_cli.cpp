@@ -214,6 +214,104 @@ TEST_F(reservoir_cli, ctrl_c_leaves_a_readable_file_with_the_finished_blocks) {
     EXPECT_EQ(f.size(), s.parts[0].samples_done * 216);
 }
 
+// Starts `glia <args>` with its output in `log`; returns its pid.
+pid_t spawn_glia(const std::string& args, const std::string& log) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execl("/bin/sh", "sh", "-c", ("exec " + std::string(GLIA_EXECUTABLE) + " " + args).c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    return pid;
+}
+
+// Waits (up to 60 s) until `log` contains `text`.
+bool wait_for_log(const std::string& log, const std::string& text) {
+    for (int i = 0; i < 600; ++i) {
+        std::ifstream in(log);
+        const std::string all((std::istreambuf_iterator<char>(in)), {});
+        if (all.find(text) != std::string::npos) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
+// Signals `pid` and returns its exit code (-1: it did not exit normally).
+int interrupt(pid_t pid, int signal) {
+    kill(pid, signal);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Issue 7 for reservoir runs: interrupted in phase A (which a resume redoes: it takes seconds),
+// then in phase B (a resume keeps the samples in the file and computes the rest), then resumed
+// to the end with another thread count: every dataset the readouts use equals an uninterrupted
+// run's, and so do the metrics.
+TEST_F(reservoir_cli, resume_after_ctrl_c_in_either_phase_equals_an_uninterrupted_run) {
+    const std::string args = tiny_config() +
+                             " --no-progress --set dataset.limit.train=2000 "
+                             "--set protocol.init_samples=3000 --set protocol.block=20 "
+                             "--set readout.method=ridge";
+    const std::string ref = path("reference.h5");
+    const cli_result r = run_glia("run " + args + " -o " + ref + " --threads 2");
+    ASSERT_EQ(r.code, 0) << r.out;
+
+    const std::string out = path("resumed.h5");
+    const std::string log1 = path("first.log");
+    const pid_t first = spawn_glia("run " + args + " -o " + out + " --threads 1", log1);
+    ASSERT_GT(first, 0);
+    ASSERT_TRUE(wait_for_log(log1, "liquid: "));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(interrupt(first, SIGINT), 3) << "the first run must be stopped in phase A";
+    EXPECT_EQ(glia::io::read_reservoir_summary(out).status, "interrupted");
+
+    const std::string log2 = path("second.log");
+    const pid_t second = spawn_glia("run " + args + " -o " + out + " --threads 1 --resume", log2);
+    ASSERT_GT(second, 0);
+    ASSERT_TRUE(wait_for_log(log2, "phase A: ")) << "a resume redoes an unfinished phase A";
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ASSERT_EQ(interrupt(second, SIGTERM), 3) << "the second run must be stopped in phase B";
+    const glia::io::reservoir_summary cut = glia::io::read_reservoir_summary(out);
+    ASSERT_FALSE(cut.parts.empty());
+    EXPECT_GT(cut.parts[0].samples_done, 0U);
+    EXPECT_LT(cut.parts[0].samples_done, 2000U);
+
+    const cli_result third = run_glia("run " + args + " -o " + out + " --threads 2 --resume");
+    ASSERT_EQ(third.code, 0) << third.out;
+    EXPECT_THAT(third.out, HasSubstr("resume: phase A was complete"));
+    EXPECT_THAT(third.out, HasSubstr("train samples already in the file"));
+
+    const glia::io::reservoir_summary a = glia::io::read_reservoir_summary(ref);
+    const glia::io::reservoir_summary b = glia::io::read_reservoir_summary(out);
+    EXPECT_EQ(b.status, "completed");
+    for (const char* part: {"train", "validation", "test"}) {
+        const auto fa = glia::io::read_reservoir_features(ref, part);
+        ASSERT_FALSE(fa.empty()) << part;
+        EXPECT_EQ(fa, glia::io::read_reservoir_features(out, part)) << part;
+        EXPECT_EQ(glia::io::read_reservoir_labels(ref, part),
+                  glia::io::read_reservoir_labels(out, part))
+            << part;
+    }
+    for (const char* m: {"ridge_accuracy_test", "ridge_accuracy_validation", "branching_factor"}) {
+        EXPECT_EQ(a.metric(m), b.metric(m)) << m;
+    }
+
+    // Errors: nothing to resume from; a file made with other options.
+    const cli_result none = run_glia("run " + args + " -o " + path("none.h5") + " --resume");
+    EXPECT_EQ(none.code, 1) << none.out;
+    EXPECT_THAT(none.out, HasSubstr("does not exist or is not an HDF5 file"));
+    const cli_result other =
+        run_glia("run " + args + " -o " + out + " --resume --set liquid.lambda=3");
+    EXPECT_EQ(other.code, 1) << other.out;
+    EXPECT_THAT(other.out, HasSubstr("was made from a different experiment"));
+}
+
 }  // namespace
 
 namespace {
