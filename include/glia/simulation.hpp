@@ -12,6 +12,7 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include <glia/context.hpp>
@@ -55,6 +56,10 @@ struct run_control {
     const std::atomic<bool>* stop = nullptr;          // polled between epochs
     std::function<void(const progress_info&)> on_progress;
     double progress_interval = 1.0;                   // [s] of wall time between calls
+    // Called once per epoch that has spikes, with that epoch's spikes of every population
+    // (recorded or not), in (step, gid) order, on the thread that called run(), between
+    // epochs: for figures computed from spikes (src/app/run_metrics.hpp). Keep it short.
+    std::function<void(std::span<const spike_event>)> on_spikes;
 };
 
 // Peak resident set size of this process so far [bytes] (Linux VmHWM); 0 if unknown.

@@ -211,6 +211,25 @@ struct output_spec {
     std::string where;
 };
 
+// The branching factor of a network run (NALSM's definition, science-spec §1.8), computed after
+// the run from the chosen populations' spikes and the synapses among them, and written to
+// /metrics of the output (src/reservoir/network_branching.hpp). Spikes are counted in bins:
+// a spike at time t falls in bin floor(t / bin).
+struct branching_factor_spec {
+    bool enabled = false;
+    std::vector<std::string> populations;  // names, each once, in the order given
+    double bin = 1.0;        // [ms] a whole number (>= 1) of steps
+    double delta_t = 4.0;    // [ms] look-back and look-ahead (NALSM: 4 ms); a whole number of bins
+    double start = 0;        // [ms] spikes at times in [start, stop) count; a multiple of bin
+    double stop = infinity;  // [ms] infinity: the end of the run, rounded down to whole bins
+    std::string where;
+};
+
+// Figures computed from a network run and written to /metrics; the engine never reads them.
+struct metrics_spec {
+    branching_factor_spec branching_factor;
+};
+
 struct experiment_spec {
     simulation_spec simulation;
     std::vector<population_spec> populations;  // in file order: global ids follow this order
@@ -219,6 +238,7 @@ struct experiment_spec {
     std::vector<modulator_spec> modulators;
     record_spec record;
     output_spec output;
+    metrics_spec metrics;
     std::string source_path;  // the file it was read from
     std::string config_text;  // the resolved config (after --set), as YAML, for provenance
 };

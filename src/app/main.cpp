@@ -40,6 +40,7 @@
 #include "app/cmd_sweep.hpp"
 #include "app/cmd_timeseries.hpp"
 #include "app/run_checkpoint.hpp"
+#include "app/run_metrics.hpp"
 #include "io/config_yaml.hpp"
 #include "io/hdf5_writer.hpp"
 #include "io/inspect.hpp"
@@ -136,8 +137,10 @@ std::string json_escape(const std::string& s) {
 }
 
 // The figures of a run as one JSON object (for tools/bench and sweep collection).
+// branching_factor: metrics.branching_factor's value when it was computed (null when NaN).
 void write_stats(const std::string& path, const glia::build_report& b, const glia::run_summary& s,
-                 double dt, std::uint64_t spikes, const std::string& output) {
+                 double dt, std::uint64_t spikes, const std::string& output,
+                 const std::optional<double>& branching_factor) {
     std::ofstream f(path);
     if (!f) {
         throw glia::error(fmt::format("cannot write stats file '{}'", path));
@@ -149,7 +152,7 @@ void write_stats(const std::string& path, const glia::build_report& b, const gli
         "\"partitions\": {}, \"build_seconds\": {:.6f}, \"wall_seconds\": {:.6f}, "
         "\"simulated_seconds\": {:.6f}, \"steps\": {}, \"spikes\": {}, \"mean_rate_hz\": "
         "{:.6f}, \"synaptic_events\": {}, \"events_per_second\": {:.6g}, "
-        "\"peak_rss_bytes\": {}}}\n",
+        "\"peak_rss_bytes\": {}{}}}\n",
         json_escape(output), s.status == glia::run_status::completed ? "complete" : "interrupted", s.n_neurons,
         s.n_synapses, b.synapse_bytes,
         s.n_synapses > 0 ? static_cast<double>(b.synapse_bytes) / static_cast<double>(s.n_synapses)
@@ -160,7 +163,11 @@ void write_stats(const std::string& path, const glia::build_report& b, const gli
             : 0.0,
         s.synaptic_events,
         s.wall_seconds > 0 ? static_cast<double>(s.synaptic_events) / s.wall_seconds : 0.0,
-        glia::peak_rss_bytes());
+        glia::peak_rss_bytes(),
+        !branching_factor                 ? std::string()
+        : std::isfinite(*branching_factor) ? fmt::format(", \"branching_factor\": {:.17g}",
+                                                         *branching_factor)
+                                           : std::string(", \"branching_factor\": null"));
 }
 
 // Everything `glia run` takes from the command line.
@@ -264,6 +271,8 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         monitor_options = glia::runtime::parse_monitor_address(opt.monitor);
     }
 
+    glia::app::run_metrics metrics(spec, log);  // metrics: block, lowered before the build
+
     glia::context ctx;
     ctx.log = log;
     ctx.threads = threads;
@@ -316,8 +325,11 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
             monitor->progress(p);
         }
     };
+    metrics.start(sim.now(), control);
     const glia::run_summary s = sim.run(out, control);
     checkpoint.finish(s, sim, [&] { return signals.force(); });
+    // The output is closed (end() of the sinks): /metrics is added to it.
+    const auto branching = metrics.finish(s, sim, spec.output.path);
 
     std::uint64_t spikes = 0;
     for (auto c: s.spike_counts) {
@@ -338,13 +350,16 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
                   static_cast<double>(s.steps_done) * spec.simulation.dt);
     }
     fmt::print("{}: {} neurons, {} synapses, {} ms simulated in {} (build {}), {} spikes "
-               "(mean rate {:.2f} Hz), {:.3g} synaptic events/s, peak memory {:.0f} MB\n",
+               "(mean rate {:.2f} Hz), {:.3g} synaptic events/s, peak memory {:.0f} MB{}\n",
                spec.output.path, s.n_neurons, s.n_synapses,
                static_cast<double>(s.steps_done) * spec.simulation.dt,
                format_duration(s.wall_seconds), format_duration(s.build_seconds), spikes, rate,
-               events_per_s, static_cast<double>(glia::peak_rss_bytes()) / 1e6);
+               events_per_s, static_cast<double>(glia::peak_rss_bytes()) / 1e6,
+               branching ? fmt::format(", branching factor {:.4f}", branching->result.value)
+                         : std::string());
     if (!stats.empty()) {
-        write_stats(stats, sim.report(), s, spec.simulation.dt, spikes, spec.output.path);
+        write_stats(stats, sim.report(), s, spec.simulation.dt, spikes, spec.output.path,
+                    branching ? std::optional<double>(branching->result.value) : std::nullopt);
     }
     return s.status == glia::run_status::interrupted ? exit_interrupted : exit_ok;
 }

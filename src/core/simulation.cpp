@@ -249,6 +249,9 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
         for (const spike_event& s: st.merged) {
             ++st.spike_counts[st.pop_of[s.gid]];
         }
+        if (control.on_spikes && !st.merged.empty()) {
+            control.on_spikes(st.merged);
+        }
         st.record_modulators(to);
         st.collect_recordings();
         st.now = to;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <glia/error.hpp>
 
@@ -182,6 +183,99 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 std::string shorten(const std::string& s) {
     return s.size() <= 80 ? s : s.substr(0, 77) + "...";
+}
+
+// A YAML value as one short line: a scalar as it is written, anything else in flow style.
+std::string yaml_value(const YAML::Node& n) {
+    if (!n.IsDefined() || n.IsNull()) {
+        return "absent";
+    }
+    if (n.IsScalar()) {
+        return "'" + shorten(n.Scalar()) + "'";
+    }
+    YAML::Node flow = YAML::Clone(n);
+    flow.SetStyle(YAML::EmitterStyle::Flow);
+    YAML::Emitter e;
+    e << flow;
+    return "'" + shorten(e.c_str()) + "'";
+}
+
+// The differences between two resolved configs as key paths, e.g. "simulation.duration is
+// '90 s' in the checkpoint and '100 s' now", in document order (the checkpoint's keys first).
+void yaml_diff(const YAML::Node& a, const YAML::Node& b, const std::string& path,
+               std::vector<std::string>& out) {
+    auto differ = [&](const std::string& where, const YAML::Node& x, const YAML::Node& y) {
+        out.push_back(fmt::format("{} is {} in the checkpoint and {} now",
+                                  where.empty() ? std::string("the config") : where,
+                                  yaml_value(x), yaml_value(y)));
+    };
+    if (a.IsMap() && b.IsMap()) {
+        for (const auto& kv: a) {
+            const std::string key = kv.first.Scalar();
+            const std::string where = path.empty() ? key : path + "." + key;
+            const YAML::Node other = b[key];
+            if (!other.IsDefined()) {
+                differ(where, kv.second, other);
+            } else {
+                yaml_diff(kv.second, other, where, out);
+            }
+        }
+        for (const auto& kv: b) {
+            const std::string key = kv.first.Scalar();
+            if (!a[key].IsDefined()) {
+                differ(path.empty() ? key : path + "." + key, YAML::Node(), kv.second);
+            }
+        }
+        return;
+    }
+    if (a.IsSequence() && b.IsSequence() && a.size() == b.size()) {
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            yaml_diff(a[i], b[i], fmt::format("{}[{}]", path, i), out);
+        }
+        return;
+    }
+    if (a.IsScalar() && b.IsScalar() && a.Scalar() == b.Scalar()) {
+        return;
+    }
+    if (a.IsNull() && b.IsNull()) {
+        return;
+    }
+    differ(path, a, b);
+}
+
+// What differs between the checkpoint's config and this run's: key paths with both values
+// (at most three, then how many more), else (the same values written differently) the first
+// differing line.
+std::string config_difference(const std::string& there, const std::string& here) {
+    std::vector<std::string> diffs;
+    try {
+        yaml_diff(YAML::Load(there), YAML::Load(here), "", diffs);
+    }
+    catch (const YAML::Exception&) {
+        diffs.clear();  // not YAML (it always is): the line below says what differs
+    }
+    if (!diffs.empty()) {
+        std::string text;
+        for (std::size_t i = 0; i < diffs.size() && i < 3; ++i) {
+            text += (i > 0 ? "; " : "") + diffs[i];
+        }
+        if (diffs.size() > 3) {
+            text += fmt::format("; and {} more difference{}", diffs.size() - 3,
+                                diffs.size() > 4 ? "s" : "");
+        }
+        return text;
+    }
+    const auto a = lines_of(there);
+    const auto b = lines_of(here);
+    std::size_t i = 0;
+    while (i < a.size() && i < b.size() && a[i] == b[i]) {
+        ++i;
+    }
+    const std::string x = i < a.size() ? fmt::format("'{}'", shorten(a[i])) : std::string("(the end)");
+    const std::string y = i < b.size() ? fmt::format("'{}'", shorten(b[i])) : std::string("(the end)");
+    return fmt::format("the same values written differently: line {} of the resolved config is "
+                       "{} in the checkpoint and {} now",
+                       i + 1, x, y);
 }
 
 }  // namespace
@@ -404,20 +498,9 @@ std::string check_checkpoint(const std::string& path, const checkpoint_header& h
                                 path, h.version, id.version));
     }
     if (h.config_hash != config_hash(id.config_text) || h.config_text != id.config_text) {
-        const auto a = lines_of(h.config_text);
-        const auto b = lines_of(id.config_text);
-        std::size_t i = 0;
-        while (i < a.size() && i < b.size() && a[i] == b[i]) {
-            ++i;
-        }
-        const std::string there =
-            i < a.size() ? fmt::format("'{}'", shorten(a[i])) : std::string("(the end)");
-        const std::string here =
-            i < b.size() ? fmt::format("'{}'", shorten(b[i])) : std::string("(the end)");
-        throw error(fmt::format("checkpoint '{}' belongs to another experiment: line {} of the "
-                                "resolved config is {} in the checkpoint and {} now (resume with "
+        throw error(fmt::format("checkpoint '{}' belongs to another experiment: {} (resume with "
                                 "the same file and --set options)",
-                                path, i + 1, there, here));
+                                path, config_difference(h.config_text, id.config_text)));
     }
     if (h.git_hash != id.git_hash) {
         return fmt::format("checkpoint '{}' was written by glia {} at commit {}, this glia is at "

@@ -72,8 +72,9 @@ bool write_checkpoint(const std::string& path, const checkpoint_identity& id,
 checkpoint_header read_checkpoint_header(const std::string& path);
 
 // Throws glia::error naming the file and what does not match: another glia version, or
-// another experiment (the first differing line of the resolved config is quoted). Returns
-// a note for the log ("" if none), e.g. that the glia commit differs.
+// another experiment (what differs, as key paths with both values, e.g. "simulation.duration
+// is '90 s' in the checkpoint and '100 s' now"). Returns a note for the log ("" if none),
+// e.g. that the glia commit differs.
 std::string check_checkpoint(const std::string& path, const checkpoint_header& header,
                              const checkpoint_identity& id);
 

@@ -333,6 +333,7 @@ private:
     void read_report(const entry& e, std::vector<report_spec>& out,
                      std::map<string, string>& names);
     output_spec read_output(const yaml_map& root);
+    metrics_spec read_metrics(const yaml_map& root, const simulation_spec& sim);
 
     string file_;                     // the name used in messages
     std::vector<string> modulator_names_;
@@ -2276,6 +2277,126 @@ output_spec loader::read_output(const yaml_map& root) {
     return out;
 }
 
+// metrics.branching_factor: {populations, bin, delta_t, start, stop}. Every time is checked
+// against dt, the bin and the duration here, so that the run cannot fail on it afterwards.
+metrics_spec loader::read_metrics(const yaml_map& root, const simulation_spec& sim) {
+    metrics_spec out;
+    const entry* metrics = root.find("metrics");
+    if (metrics == nullptr) {
+        return out;
+    }
+    const yaml_map m = as_map(metrics->value, "metrics");
+    check_keys(m, {"branching_factor"});
+    const entry* bf_entry = m.find("branching_factor");
+    if (bf_entry == nullptr) {
+        return out;
+    }
+    const string path = "metrics.branching_factor";
+    const yaml_map bm = as_map(bf_entry->value, path);
+    check_keys(bm, {"populations", "bin", "delta_t", "start", "stop"});
+    branching_factor_spec& bf = out.branching_factor;
+    bf.enabled = true;
+    bf.where = where(bm.node);
+
+    const string pops_path = sub(path, "populations");
+    const YAML::Node& pops = required(bm, "populations");
+    if (!pops.IsSequence() || pops.size() == 0) {
+        fail(pops, pops_path + " must be a non-empty list of population names (e.g. [exc, inh]), "
+                               "got " +
+                       (pops.IsSequence() ? string("an empty list") : shown(pops)));
+    }
+    for (std::size_t i = 0; i < pops.size(); ++i) {
+        const population_ref& pop = populations_[population_at(pops[i], item(pops_path, i))];
+        if (std::find(bf.populations.begin(), bf.populations.end(), pop.name) !=
+            bf.populations.end()) {
+            fail(pops[i], item(pops_path, i) + ": population '" + pop.name + "' is listed twice");
+        }
+        if (!pop.model->info.emits_spikes) {
+            fail(pops[i], item(pops_path, i) + ": population '" + pop.name + "' (model " +
+                              pop.model->info.name + ") emits no spikes");
+        }
+        bf.populations.push_back(pop.name);
+    }
+
+    if (const entry* e = bm.find("bin")) {
+        bf.bin = time_at(e->value, sub(path, "bin"));
+        if (auto problem = steps_problem(sub(path, "bin"), bf.bin, e->value.Scalar(), dt_)) {
+            fail(e->value, *problem);
+        }
+    } else if (!on_grid(bf.bin, dt_)) {
+        fail(bm.node, fmt::format("{}.bin: the default bin of {} ms is not a multiple of dt = {} "
+                                  "ms; give a bin",
+                                  path, bf.bin, dt_));
+    }
+    // A time that must be a whole number of bins (default values are: 4 ms and 0 ms are).
+    const auto check_bins = [&](const YAML::Node& n, const string& key, double t) {
+        if (!on_grid(t, bf.bin)) {
+            fail(n, fmt::format("{}.{} = {} ms is not a multiple of bin = {} ms", path, key, t,
+                                bf.bin));
+        }
+    };
+    const entry* delta_t = bm.find("delta_t");
+    if (delta_t != nullptr) {
+        bf.delta_t = time_at(delta_t->value, sub(path, "delta_t"));
+        if (!(bf.delta_t > 0)) {
+            fail(delta_t->value, sub(path, "delta_t") + " must be > 0 ms, got " +
+                                     delta_t->value.Scalar());
+        }
+        check_bins(delta_t->value, "delta_t", bf.delta_t);
+    } else if (!on_grid(bf.delta_t, bf.bin)) {
+        fail(bm.node, fmt::format("{}.delta_t: the default of {} ms is not a multiple of bin = {} "
+                                  "ms; give delta_t",
+                                  path, bf.delta_t, bf.bin));
+    }
+    const entry* start = bm.find("start");
+    if (start != nullptr) {
+        bf.start = time_at(start->value, sub(path, "start"));
+        if (!(bf.start >= 0)) {
+            fail(start->value, sub(path, "start") + " must be >= 0 ms, got " +
+                                   start->value.Scalar());
+        }
+        check_bins(start->value, "start", bf.start);
+    }
+    // The end of the run on the bin grid: the last whole bin.
+    const double end = std::floor(sim.duration / bf.bin + 1e-9) * bf.bin;  // [ms]
+    const entry* stop = bm.find("stop");
+    double stop_ms = end;
+    if (stop != nullptr) {
+        bf.stop = time_at(stop->value, sub(path, "stop"), true);
+        if (!(bf.stop > bf.start)) {
+            fail(stop->value, fmt::format("{} must be after start ({} ms), got {}",
+                                          sub(path, "stop"), bf.start, stop->value.Scalar()));
+        }
+        if (std::isfinite(bf.stop)) {
+            check_bins(stop->value, "stop", bf.stop);
+            if (bf.stop > sim.duration * (1 + 1e-12)) {
+                fail(stop->value, fmt::format("{} = {} ms is after the end of the run "
+                                              "(simulation.duration = {} ms)",
+                                              sub(path, "stop"), bf.stop, sim.duration));
+            }
+            stop_ms = bf.stop;
+        }
+    }
+    // Spikes are evaluated in [start + delta_t, stop - delta_t): that range must hold a bin.
+    if (!(stop_ms - bf.start > 2 * bf.delta_t * (1 + 1e-12))) {
+        const YAML::Node& at = stop != nullptr    ? stop->value
+                               : start != nullptr ? start->value
+                               : delta_t != nullptr ? delta_t->value
+                                                    : bm.node;
+        fail(at, fmt::format("{}: the window [{}, {}) ms is too short for delta_t = {} ms: spikes "
+                             "are evaluated in [start + delta_t, stop - delta_t), so stop - start "
+                             "must exceed 2 delta_t",
+                             path, bf.start, stop_ms, bf.delta_t));
+    }
+    if (stop_ms / bf.bin >= static_cast<double>(std::numeric_limits<std::uint32_t>::max())) {
+        fail(stop != nullptr ? stop->value : bm.node,
+             fmt::format("{}: the window ends at bin {:.0f}; at most {} bins are supported (use a "
+                         "larger bin or an earlier stop)",
+                         path, stop_ms / bf.bin, std::numeric_limits<std::uint32_t>::max() - 1));
+    }
+    return out;
+}
+
 // Population, projection and input names become HDF5 group names and --set path keys.
 bool valid_name(const string& name) {
     return !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
@@ -2293,7 +2414,7 @@ experiment_spec loader::read(const YAML::Node& root) {
     // `sweep` belongs to src/sweep (glia sweep, glia run --point): accepted here, not read.
     check_keys(top,
                {"simulation", "populations", "projections", "inputs", "modulators", "record",
-                "output", "sweep"});
+                "output", "metrics", "sweep"});
     experiment_spec spec;
     spec.simulation = read_simulation(top);
 
@@ -2340,6 +2461,7 @@ experiment_spec loader::read(const YAML::Node& root) {
     }
     spec.record = read_record(top, spec.projections);
     spec.output = read_output(top);
+    spec.metrics = read_metrics(top, spec.simulation);
     return spec;
 }
 

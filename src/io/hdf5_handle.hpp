@@ -63,6 +63,15 @@ private:
     void* data_ = nullptr;
 };
 
+// File access properties without HDF5's file lock: glia's writers take none, so that a run's
+// output can be read (glia inspect, h5py with HDF5_USE_FILE_LOCKING=FALSE) while it is written,
+// and its readers take none, so that reading never blocks or fails on a running file.
+inline handle unlocked_access() {
+    handle fapl{H5Pcreate(H5P_FILE_ACCESS), H5Pclose};
+    H5Pset_file_locking(fapl.get(), false, true);
+    return fapl;
+}
+
 // The description of the innermost entry of this thread's HDF5 error stack (where HDF5
 // detected the problem, e.g. "unable to open file: name = ..., errno = 2, ..."), or "" if
 // the stack is empty. Clears the stack.

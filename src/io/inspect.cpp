@@ -9,6 +9,7 @@
 #include <glia/error.hpp>
 
 #include "io/hdf5_reader.hpp"
+#include "io/network_metrics.hpp"
 
 namespace glia::io {
 
@@ -154,6 +155,16 @@ std::string inspect(const std::string& path) {
     } else {
         out += "reports:\n";
         out += table(report_rows);
+    }
+    // Figures computed after the run (metrics: in the experiment; docs/output_format.md).
+    const std::vector<metric_entry> metrics = read_metrics(path);
+    if (!metrics.empty()) {
+        out += "metrics:\n";
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& m: metrics) {
+            rows.push_back({m.name, m.text});
+        }
+        out += table(rows);
     }
     return out;
 }

@@ -201,7 +201,9 @@ reservoir_file::reservoir_file(const std::string& path, const reservoir_provenan
         std::error_code ec;
         std::filesystem::create_directories(parent, ec);
     }
-    s_->file = handle{check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path,
+    s_->file = handle{check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
+                                      h5::unlocked_access().get()),
+                            path,
                             "cannot create the file"),
                       H5Fclose};
     const handle run = group(s_->file.get(), "run", path);
@@ -240,7 +242,7 @@ reservoir_file::reservoir_file(resume_tag, const std::string& path, const std::s
                                       "without --resume to start",
                                       path));
     }
-    s_->file = handle{check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), path,
+    s_->file = handle{check(H5Fopen(path.c_str(), H5F_ACC_RDWR, h5::unlocked_access().get()), path,
                             "cannot open the file to resume"),
                       H5Fclose};
     if (H5Lexists(s_->file.get(), "run", H5P_DEFAULT) <= 0) {
@@ -554,7 +556,7 @@ namespace {
 }
 
 handle open_read(const std::string& path) {
-    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, h5::unlocked_access().get());
     if (f < 0) {
         read_fail(path, "not an HDF5 file, or it cannot be opened");
     }
@@ -654,7 +656,7 @@ bool is_reservoir_file(const std::string& path) {
     if (H5Fis_hdf5(path.c_str()) <= 0) {
         return false;
     }
-    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, h5::unlocked_access().get());
     if (f < 0) {
         return false;
     }

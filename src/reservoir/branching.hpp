@@ -11,7 +11,11 @@
 // spikes; the raster's BF is the mean over the neurons that have any (NaN if none do).
 // NALSM: keep [25, 225) of a 250 ms sample, dt = 4 ms; the reported number is the mean of the
 // per-sample values over 20 samples.
+// Cost: one sort of the kept spikes and 4 x (kept spikes x mean degree) counter updates (each
+// spike enters and leaves a look-back and a look-ahead window once); memory O(n + spikes).
 
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -31,9 +35,24 @@ struct adjacency {
     std::span<const std::uint32_t> out_offset, out_post;
 };
 
+// What the mean is made of: the value and how many spikes and neurons it averages.
+struct branching_result {
+    double value = std::nan("");  // mean over `neurons` of their mean bf; NaN when neurons == 0
+    std::size_t spikes = 0;       // spikes evaluated (at steps in [keep_begin + dt, keep_end - dt))
+    std::size_t neurons = 0;      // neurons with at least one evaluated spike
+    std::uint64_t pre = 0;        // sum of `pre` over the evaluated spikes
+    std::uint64_t post = 0;       // sum of `post` over the evaluated spikes
+};
+
 // raster_step[i], raster_neuron[i]: the spikes, in any order; neurons >= n are ignored (e.g.
 // input neurons). Throws glia::error when the two spans differ in length or the adjacency is
 // inconsistent.
+branching_result branching_statistics(const adjacency& graph, std::uint32_t n,
+                                      std::span<const std::uint32_t> raster_step,
+                                      std::span<const std::uint32_t> raster_neuron,
+                                      const branching_params& params = {});
+
+// branching_statistics(...).value.
 double branching_factor(const adjacency& graph, std::uint32_t n,
                         std::span<const std::uint32_t> raster_step,
                         std::span<const std::uint32_t> raster_neuron,

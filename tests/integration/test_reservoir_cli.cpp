@@ -198,6 +198,11 @@ TEST_F(reservoir_cli, ctrl_c_leaves_a_readable_file_with_the_finished_blocks) {
     }
     ASSERT_TRUE(started) << "phase A did not finish";
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // The file can be inspected while the run writes it (the writer took HDF5's file lock
+    // before this was fixed, and glia inspect failed with a misleading message).
+    const cli_result running = run_glia("inspect " + out);
+    EXPECT_EQ(running.code, 0) << running.out;
+    EXPECT_THAT(running.out, HasSubstr("status running"));
     kill(pid, SIGINT);
     int status = 0;
     waitpid(pid, &status, 0);

@@ -3,6 +3,7 @@
 // and run to the end gives, concatenated, exactly the output of the uninterrupted run: spikes,
 // report frames (bit for bit) and weight snapshots, for every model and device glia has.
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -320,6 +321,29 @@ INSTANTIATE_TEST_SUITE_P(networks, checkpoint_engine, testing::ValuesIn(cases),
                          [](const testing::TestParamInfo<net_case>& p) {
                              return std::string(p.param.name);
                          });
+
+// Stops that land exactly on scheduled work: a weight snapshot due at the stop step (taken by
+// the resumed run, not the stopped one), a periodic plasticity update (500 ms) at the stop step,
+// both together, and the step after an update. Epochs are one step long in this network, so a
+// stop requested in the progress report of step S - 1 ends the run at S exactly.
+TEST(checkpoint_engine_edges, stops_on_snapshot_and_update_steps_resume_exactly) {
+    const auto it = std::find_if(std::begin(cases), std::end(cases), [](const net_case& c) {
+        return std::string(c.name) == "izhikevich_polychronization";
+    });
+    ASSERT_NE(it, std::end(cases));
+    const auto spec = load_yaml(it->yaml);
+    const auto reference = whole(spec, 1, 1);
+    ASSERT_EQ(reference.weights.at(0).size(), 9u);  // exc_exc every 300 ms: 0 ... 2400 ms
+    // 900: exc_exc snapshot; 1000: update; 1500: snapshot and update; 2100: both snapshots;
+    // 1001: the step after an update.
+    for (const glia::step_t at: {900, 1000, 1500, 2100, 1001}) {
+        SCOPED_TRACE(testing::Message() << "stop at step " << at);
+        glia::step_t stopped = 0;
+        const auto resumed = interrupted(spec, at - 1, 2, 3, 1, 2, &stopped);
+        ASSERT_EQ(stopped, at);
+        expect_identical(reference, resumed);
+    }
+}
 
 // A bucket holds entries of spikes routed in several epochs, static and plastic ones; the
 // order of the sum into an input slot is the order of routing: epoch by epoch, static

@@ -528,7 +528,8 @@ TEST(config_yaml_errors, unknown_key_names_the_section_and_the_allowed_keys) {
               "duration, seed, threads, partitions");
     EXPECT_EQ(error_of(base + "outputs: {}\n"),
               "test.yaml:14:1: unknown key 'outputs' at the top level; expected one of: "
-              "simulation, populations, projections, inputs, modulators, record, output, sweep");
+              "simulation, populations, projections, inputs, modulators, record, output, "
+              "metrics, sweep");
 }
 
 TEST(config_yaml_errors, is_a_config_error_with_a_one_based_location) {
@@ -1301,6 +1302,134 @@ projections:
     const auto again = glia::io::parse_experiment(spec.config_text, "astro.yaml", {}, models);
     EXPECT_EQ(again.projections[0].tripartite.out_weight.value, 0.05);
     EXPECT_EQ(again.projections[0].tripartite.pool_type, glia::tripartite_spec::pool::block);
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics.branching_factor (lines 14 on, after `base`)
+
+// `base` plus a metrics.branching_factor block: `lines` go on lines 16 on, indented by four.
+std::string with_branching(const std::vector<std::string>& lines) {
+    std::string out = base + "metrics:\n  branching_factor:\n";
+    for (const auto& l: lines) {
+        out += "    " + l + "\n";
+    }
+    return out;
+}
+
+TEST(config_yaml, reads_metrics_branching_factor_in_canonical_units) {
+    const auto spec = parse(with_branching(
+        {"populations: [inh, exc]", "bin: 0.5 ms", "delta_t: 2 ms", "start: 0.01 s", "stop: 90 ms"}));
+    const auto& bf = spec.metrics.branching_factor;
+    EXPECT_TRUE(bf.enabled);
+    EXPECT_THAT(bf.populations, testing::ElementsAre("inh", "exc"));
+    EXPECT_EQ(bf.bin, 0.5);
+    EXPECT_EQ(bf.delta_t, 2.0);
+    EXPECT_EQ(bf.start, 10.0);
+    EXPECT_EQ(bf.stop, 90.0);
+    EXPECT_EQ(bf.where, "test.yaml:16:5");
+    // Read back from the resolved config, and changed by --set.
+    EXPECT_EQ(parse(spec.config_text).metrics.branching_factor.populations, bf.populations);
+    EXPECT_EQ(parse(spec.config_text, {"metrics.branching_factor.bin=1 ms"})
+                  .metrics.branching_factor.bin,
+              1.0);
+}
+
+TEST(config_yaml, metrics_branching_factor_defaults) {
+    const auto on = parse(with_branching({"populations: [exc]"})).metrics.branching_factor;
+    EXPECT_TRUE(on.enabled);
+    EXPECT_EQ(on.bin, 1.0);
+    EXPECT_EQ(on.delta_t, 4.0);
+    EXPECT_EQ(on.start, 0.0);
+    EXPECT_EQ(on.stop, inf);  // the end of the run
+    EXPECT_EQ(parse(with_branching({"populations: [exc]", "stop: .inf"}))
+                  .metrics.branching_factor.stop,
+              inf);
+    EXPECT_FALSE(parse(base).metrics.branching_factor.enabled);
+    EXPECT_FALSE(parse(base + "metrics:\n").metrics.branching_factor.enabled);
+    EXPECT_FALSE(parse(base + "metrics: {}\n").metrics.branching_factor.enabled);
+}
+
+TEST(config_yaml_errors, metrics_keys_and_populations_are_checked) {
+    EXPECT_EQ(error_of(base + "metrics:\n  branching: {}\n"),
+              "test.yaml:15:3: unknown key 'branching' in 'metrics'; expected one of: "
+              "branching_factor");
+    EXPECT_EQ(error_of(with_branching({"populations: [exc]", "window: 4 ms"})),
+              "test.yaml:17:5: unknown key 'window' in 'metrics.branching_factor'; expected one "
+              "of: populations, bin, delta_t, start, stop");
+    EXPECT_EQ(error_of(with_branching({"bin: 1 ms"})),
+              "test.yaml:16:5: missing required key 'populations' in 'metrics.branching_factor'");
+    EXPECT_EQ(error_of(with_branching({"populations: exc"})),
+              "test.yaml:16:18: metrics.branching_factor.populations must be a non-empty list of "
+              "population names (e.g. [exc, inh]), got 'exc'");
+    EXPECT_EQ(error_of(with_branching({"populations: []"})),
+              "test.yaml:16:18: metrics.branching_factor.populations must be a non-empty list of "
+              "population names (e.g. [exc, inh]), got an empty list");
+    EXPECT_EQ(error_of(with_branching({"populations: [exc, exd]"})),
+              "test.yaml:16:24: metrics.branching_factor.populations[1]: no population 'exd'; "
+              "populations are: exc, inh, src");
+    EXPECT_EQ(error_of(with_branching({"populations: [exc, exc]"})),
+              "test.yaml:16:24: metrics.branching_factor.populations[1]: population 'exc' is "
+              "listed twice");
+}
+
+TEST(config_yaml_errors, metrics_times_must_fit_dt_the_bin_and_the_run) {
+    const auto bf_error = [](const std::string& line) {
+        return error_of(with_branching({"populations: [exc]", line}));
+    };
+    EXPECT_EQ(bf_error("bin: 0.25 ms"),
+              "test.yaml:17:10: metrics.branching_factor.bin = 0.25 ms is not a multiple of dt = "
+              "0.1 ms");
+    EXPECT_EQ(bf_error("bin: 0.05 ms"),
+              "test.yaml:17:10: metrics.branching_factor.bin = 0.05 ms is below dt = 0.1 ms");
+    EXPECT_EQ(bf_error("bin: -1 ms"),
+              "test.yaml:17:10: metrics.branching_factor.bin must be > 0 ms, got -1 ms");
+    EXPECT_EQ(bf_error("bin: 1 mV"),
+              "test.yaml:17:10: metrics.branching_factor.bin must be a time (ms, s, us, min), got "
+              "'1 mV'");
+    EXPECT_EQ(bf_error("delta_t: 2.5 ms"),
+              "test.yaml:17:14: metrics.branching_factor.delta_t = 2.5 ms is not a multiple of "
+              "bin = 1 ms");
+    EXPECT_EQ(bf_error("delta_t: 0 ms"),
+              "test.yaml:17:14: metrics.branching_factor.delta_t must be > 0 ms, got 0 ms");
+    EXPECT_EQ(bf_error("start: 10.5 ms"),
+              "test.yaml:17:12: metrics.branching_factor.start = 10.5 ms is not a multiple of bin "
+              "= 1 ms");
+    EXPECT_EQ(bf_error("start: -1 ms"),
+              "test.yaml:17:12: metrics.branching_factor.start must be >= 0 ms, got -1 ms");
+    EXPECT_EQ(bf_error("stop: 200 ms"),
+              "test.yaml:17:11: metrics.branching_factor.stop = 200 ms is after the end of the "
+              "run (simulation.duration = 100 ms)");
+    EXPECT_EQ(bf_error("stop: 0 ms"),
+              "test.yaml:17:11: metrics.branching_factor.stop must be after start (0 ms), got 0 "
+              "ms");
+    EXPECT_EQ(bf_error("start: 95 ms"),
+              "test.yaml:17:12: metrics.branching_factor: the window [95, 100) ms is too short "
+              "for delta_t = 4 ms: spikes are evaluated in [start + delta_t, stop - delta_t), so "
+              "stop - start must exceed 2 delta_t");
+    // The default bin (1 ms) must fit dt too.
+    EXPECT_EQ(error_of("simulation: {dt: 0.3 ms, duration: 99 ms}\npopulations:\n"
+                       "  exc: {model: fake_lif, size: 4}\n"
+                       "metrics:\n  branching_factor: {populations: [exc]}\n"),
+              "test.yaml:5:21: metrics.branching_factor.bin: the default bin of 1 ms is not a "
+              "multiple of dt = 0.3 ms; give a bin");
+    // An override is named instead of a location.
+    EXPECT_EQ(error_of(with_branching({"populations: [exc]"}),
+                       {"metrics.branching_factor.bin=0.25 ms"}),
+              "--set metrics.branching_factor.bin=0.25 ms: metrics.branching_factor.bin = 0.25 ms "
+              "is not a multiple of dt = 0.1 ms");
+}
+
+TEST(config_yaml_builtin, metrics_branching_factor_refuses_populations_without_spikes) {
+    glia::model_registry models;
+    glia::models::register_builtin_models(models);
+    const std::string yaml = "simulation: {dt: 0.1 ms, duration: 10 ms}\npopulations:\n"
+                             "  exc: {model: iaf_cond_exp, size: 2}\n"
+                             "  astro: {model: astrocyte_lr_1994, size: 1}\n"
+                             "metrics:\n  branching_factor: {populations: [exc, astro]}\n";
+    EXPECT_THAT([&] { glia::io::parse_experiment(yaml, "astro.yaml", {}, models); },
+                testing::ThrowsMessage<glia::error>(testing::StrEq(
+                    "astro.yaml:6:41: metrics.branching_factor.populations[1]: population "
+                    "'astro' (model astrocyte_lr_1994) emits no spikes")));
 }
 
 }  // namespace
