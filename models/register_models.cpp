@@ -8,6 +8,7 @@
 #include "models/source/poisson_source.hpp"
 #include "models/source/spike_source_array.hpp"
 #include "models/synapse/izhikevich2006.hpp"
+#include "models/synapse/astro_stdp.hpp"
 #include "models/synapse/stdp.hpp"
 #include "models/synapse/stdp_dopamine.hpp"
 
@@ -24,6 +25,7 @@ void register_builtin_models(model_registry& registry) {
     registry.add(stdp_model());
     registry.add(izhikevich2006_model());
     registry.add(stdp_dopamine_model());
+    registry.add(astro_stdp_model());
 }
 
 }  // namespace glia::models

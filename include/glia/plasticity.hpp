@@ -44,6 +44,10 @@ struct modulator_history {
     std::vector<step_t> times;   // ascending
     std::vector<double> amounts;
     step_t complete_until = 0;   // event times < complete_until are all in the history
+    // NALSM astrocytes (modulator type nalsm_astrocyte): level[t] = A during step t (from the
+    // spikes of steps < t), for every t < complete_until = level.size(); times and amounts
+    // stay empty. Empty for other modulators.
+    std::vector<double> level;
 };
 
 // Where a plastic block's synapses point: input slot -> partition neuron index.

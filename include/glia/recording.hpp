@@ -78,12 +78,18 @@ struct run_layout {
 
 enum class run_status { completed, interrupted };
 
+// The counts (steps_done, synaptic_events, spike_counts) are those of the whole run; the times
+// those of this part of it. A run resumed from a checkpoint started at first_step with
+// synaptic_events_at_start already counted: its speed is (synaptic_events -
+// synaptic_events_at_start) / wall_seconds and (steps_done - first_step) / wall_seconds.
 struct run_summary {
     run_status status = run_status::completed;
     step_t steps_done = 0;
-    double wall_seconds = 0;         // simulation loop only
-    double build_seconds = 0;        // network construction
+    double wall_seconds = 0;         // simulation loop only (this part)
+    double build_seconds = 0;        // network construction (this part)
     std::uint64_t synaptic_events = 0;
+    step_t first_step = 0;                       // where this part started (0 unless resumed)
+    std::uint64_t synaptic_events_at_start = 0;  // counted before first_step
     std::vector<std::uint64_t> spike_counts;  // per population (recorded or not)
     std::size_t n_neurons = 0;
     std::size_t n_synapses = 0;

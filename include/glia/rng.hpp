@@ -40,6 +40,8 @@ enum class stream : std::uint32_t {
                          // whole-projection rules), sub: index of the connection in its row.
                          // Tag 2^32 + a: random pools of astrocyte population a; entity:
                          // target global id
+    astrocyte_mask = 13, // nalsm_astrocyte modulators: entity: modulator index, sub: index of
+                         // the population in excite followed by inhibit
 };
 
 constexpr std::uint64_t mix64(std::uint64_t x) {  // SplitMix64 finaliser

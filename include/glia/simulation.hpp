@@ -38,10 +38,12 @@ struct build_report {
 struct progress_info {
     step_t step = 0;       // steps done
     step_t n_steps = 0;    // steps in the run
-    double wall_seconds = 0;
+    double wall_seconds = 0;  // since this part of the run started (run() was called)
     double eta_seconds = 0;
     std::uint64_t spikes = 0;
-    std::uint64_t synaptic_events = 0;
+    std::uint64_t synaptic_events = 0;           // of the whole run (a resumed run: since step 0)
+    std::uint64_t synaptic_events_at_start = 0;  // of them, counted before this part started
+    step_t first_step = 0;  // the step this part started at (> 0: resumed from a checkpoint)
 };
 
 // One synapse of a plastic projection, as simulation::weights() returns it.
@@ -93,6 +95,9 @@ public:
     std::vector<synapse_weight> static_synapses() const;
     std::vector<synapse_weight> sic_connections() const;
     step_t now() const;
+    // A nalsm_astrocyte modulator's A at steps 0 .. now() (A during step t, from the spikes of
+    // steps < t): docs/models/nalsm_astrocyte.md. Throws glia::error for an unknown name.
+    std::vector<double> astrocyte_level(std::string_view modulator) const;
 
     // ---- Checkpoints (docs/architecture.md, "Checkpoint and resume"). ----
     // Writes the complete dynamic state at now() to `out` (the body of a checkpoint file,

@@ -156,6 +156,18 @@ struct modulator_spec {
     std::vector<double> amounts;  //     with these amounts
     double delay = 1.0;           // [ms], at least the network's minimum synaptic delay
     std::string where;
+    // type: nalsm_astrocyte (docs/models/nalsm_astrocyte.md): a leaky integrator of the
+    // spikes of `excite` minus those of `inhibit` (NALSM's astrocyte, science-spec §1.5),
+    // read by astro_stdp. Then population, times, amounts and delay are unused.
+    bool astrocyte = false;
+    std::vector<std::string> excite;   // populations counted +1 per spike
+    std::vector<std::string> inhibit;  // populations counted -1 per spike
+    double w = 0.015;                  // w_A: weight of the net spike count
+    double b = 0.15;                   // b_A: bias
+    double tau = 100.0;                // tau_A [ms]
+    double initial = 0.15;             // A(0)
+    double rho = 1.0;                  // fraction of each listed population read, [0, 1]
+    double decay = 1.0;                // per-step factor on w_A, b_A and A, (0, 1]
 };
 
 // Devices that act on neurons without being neurons (NEST's generators).

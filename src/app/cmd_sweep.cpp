@@ -99,7 +99,7 @@ int run_local(const sweep_options& o, const sweep::sweep_plan& plan,
     const std::size_t complete = r.skipped + r.completed;
     if (r.interrupted) {
         log.warn("sweep interrupted: {}/{} points complete; run the same command again to "
-                 "finish the rest",
+                 "finish the rest (stopped points continue from their checkpoints)",
                  complete, plan.points.size());
         return exit_interrupted;
     }

@@ -10,7 +10,8 @@
 // Exit codes: 0 ok, 1 user error (config, file, parameter), 2 internal error (a bug),
 // 3 run interrupted by a signal (the output is complete up to the step where it stopped; a
 // network run also wrote the checkpoint <output>.ckpt, unless a second signal forced a fast
-// exit: `glia run FILE --resume` continues it, docs/output_format.md "Checkpoints").
+// exit: `glia run FILE --resume` continues it, docs/output_format.md "Checkpoints"; a sweep
+// point, `glia run FILE --point K`, continues from its checkpoint by itself, docs/sweeps.md).
 
 #include <unistd.h>
 
@@ -44,6 +45,7 @@
 #include "io/config_yaml.hpp"
 #include "io/hdf5_writer.hpp"
 #include "io/inspect.hpp"
+#include "io/network_metrics.hpp"
 #include "io/reservoir_config.hpp"
 #include "io/reservoir_output.hpp"
 #include "models/register_models.hpp"
@@ -75,9 +77,12 @@ public:
             return;
         }
         const double frac = static_cast<double>(p.step) / static_cast<double>(p.n_steps);
-        const double events_per_s = p.wall_seconds > 0
-                                        ? static_cast<double>(p.synaptic_events) / p.wall_seconds
-                                        : 0.0;
+        // The speed of this process: a resumed run counts the events before it too.
+        const double events_per_s =
+            p.wall_seconds > 0
+                ? static_cast<double>(p.synaptic_events - p.synaptic_events_at_start) /
+                      p.wall_seconds
+                : 0.0;
         const std::string line = fmt::format(
             "[{:5.1f}%] t = {:.1f} / {:.1f} ms, elapsed {}, ETA {}, {:.3g} events/s, {} spikes",
             100.0 * frac, static_cast<double>(p.step) * dt_, static_cast<double>(p.n_steps) * dt_,
@@ -136,7 +141,18 @@ std::string json_escape(const std::string& s) {
     return out;
 }
 
-// The figures of a run as one JSON object (for tools/bench and sweep collection).
+// The events of this part of a run per second of its loop (a resumed run's counts include the
+// events before it started; its wall time does not).
+double events_per_second(const glia::run_summary& s) {
+    return s.wall_seconds > 0
+               ? static_cast<double>(s.synaptic_events - s.synaptic_events_at_start) /
+                     s.wall_seconds
+               : 0.0;
+}
+
+// The figures of a run as one JSON object (for tools/bench and sweep collection). Counts are
+// the whole run's, times and events_per_second this part's (resumed_from_step > 0: the run was
+// resumed from a checkpoint at that step; *_this_part: what this process simulated).
 // branching_factor: metrics.branching_factor's value when it was computed (null when NaN).
 void write_stats(const std::string& path, const glia::build_report& b, const glia::run_summary& s,
                  double dt, std::uint64_t spikes, const std::string& output,
@@ -152,6 +168,7 @@ void write_stats(const std::string& path, const glia::build_report& b, const gli
         "\"partitions\": {}, \"build_seconds\": {:.6f}, \"wall_seconds\": {:.6f}, "
         "\"simulated_seconds\": {:.6f}, \"steps\": {}, \"spikes\": {}, \"mean_rate_hz\": "
         "{:.6f}, \"synaptic_events\": {}, \"events_per_second\": {:.6g}, "
+        "\"resumed_from_step\": {}, \"steps_this_part\": {}, \"synaptic_events_this_part\": {}, "
         "\"peak_rss_bytes\": {}{}}}\n",
         json_escape(output), s.status == glia::run_status::completed ? "complete" : "interrupted", s.n_neurons,
         s.n_synapses, b.synapse_bytes,
@@ -161,9 +178,8 @@ void write_stats(const std::string& path, const glia::build_report& b, const gli
         sim_s > 0 && s.n_neurons > 0
             ? static_cast<double>(spikes) / static_cast<double>(s.n_neurons) / sim_s
             : 0.0,
-        s.synaptic_events,
-        s.wall_seconds > 0 ? static_cast<double>(s.synaptic_events) / s.wall_seconds : 0.0,
-        glia::peak_rss_bytes(),
+        s.synaptic_events, events_per_second(s), s.first_step, s.steps_done - s.first_step,
+        s.synaptic_events - s.synaptic_events_at_start, glia::peak_rss_bytes(),
         !branching_factor                 ? std::string()
         : std::isfinite(*branching_factor) ? fmt::format(", \"branching_factor\": {:.17g}",
                                                          *branching_factor)
@@ -262,7 +278,24 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         throw glia::error("no output file: set output.file in the experiment or pass -o");
     }
     glia::io::check_writable(spec.output.path);
-    glia::app::run_checkpoint checkpoint(spec, opt.resume, log);  // --resume: checked here
+    // --resume: the checkpoint is checked here. A sweep point continues from its checkpoint
+    // when there is one that fits (an interrupted SLURM task, requeued or submitted again, or a
+    // point stopped in `glia sweep --local`), else it runs from its start (docs/sweeps.md).
+    using glia::app::resume_mode;
+    glia::app::run_checkpoint checkpoint(spec,
+                                         opt.resume ? resume_mode::required
+                                         : point    ? resume_mode::if_resumable
+                                                    : resume_mode::fresh,
+                                         log);
+    if (point && !opt.resume && checkpoint.resuming()) {
+        log->info("resuming point {} from {} (step {}, t = {} ms)", point->index,
+                  checkpoint.path(), checkpoint.resume_step(),
+                  static_cast<double>(checkpoint.resume_step()) * spec.simulation.dt);
+    } else if (point && !checkpoint.not_resumed().empty()) {
+        log->warn("point {}: not resuming: {}; the point runs from its start (which removes the "
+                  "checkpoint)",
+                  point->index, checkpoint.not_resumed());
+    }
     if (point) {
         glia::app::write_point_config(*point, spec);
     }
@@ -330,6 +363,13 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     checkpoint.finish(s, sim, [&] { return signals.force(); });
     // The output is closed (end() of the sinks): /metrics is added to it.
     const auto branching = metrics.finish(s, sim, spec.output.path);
+    // nalsm_astrocyte modulators: A(t) goes to /astrocytes/<name>/A.
+    for (const auto& m: spec.modulators) {
+        if (m.astrocyte) {
+            glia::io::write_astrocyte_level(spec.output.path, m.name, sim.astrocyte_level(m.name),
+                                            spec.simulation.dt);
+        }
+    }
 
     std::uint64_t spikes = 0;
     for (auto c: s.spike_counts) {
@@ -339,8 +379,7 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     const double rate = sim_s > 0 && s.n_neurons > 0
                             ? static_cast<double>(spikes) / static_cast<double>(s.n_neurons) / sim_s
                             : 0.0;
-    const double events_per_s =
-        s.wall_seconds > 0 ? static_cast<double>(s.synaptic_events) / s.wall_seconds : 0.0;
+    const double events_per_s = events_per_second(s);
     if (s.status == glia::run_status::interrupted) {
         printer.finish_line();
         log->warn("{} at t = {} ms; the output holds everything up to there",
@@ -349,10 +388,14 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
                       : std::string("stopped from the monitor"),
                   static_cast<double>(s.steps_done) * spec.simulation.dt);
     }
-    fmt::print("{}: {} neurons, {} synapses, {} ms simulated in {} (build {}), {} spikes "
+    fmt::print("{}: {} neurons, {} synapses, {} ms simulated{} in {} (build {}), {} spikes "
                "(mean rate {:.2f} Hz), {:.3g} synaptic events/s, peak memory {:.0f} MB{}\n",
                spec.output.path, s.n_neurons, s.n_synapses,
                static_cast<double>(s.steps_done) * spec.simulation.dt,
+               s.first_step > 0 ? fmt::format(" (resumed at t = {} ms)",
+                                              static_cast<double>(s.first_step) *
+                                                  spec.simulation.dt)
+                                : std::string(),
                format_duration(s.wall_seconds), format_duration(s.build_seconds), spikes, rate,
                events_per_s, static_cast<double>(glia::peak_rss_bytes()) / 1e6,
                branching ? fmt::format(", branching factor {:.4f}", branching->result.value)
@@ -429,7 +472,8 @@ int main(int argc, char** argv) {
     run->add_flag("--resume", ro.resume,
                   "continue a run stopped by a signal: a network run from its checkpoint "
                   "<output>.ckpt, a nalsm run from the samples in its output (same file and "
-                  "--set options; any --threads/--partitions)");
+                  "--set options; any --threads/--partitions). A --point run resumes by itself "
+                  "when its checkpoint fits");
     run->add_option("--point", ro.point,
                     "run point K of the file's sweep: block, into <sweep dir>/point_K/ (see glia "
                     "sweep FILE --list)")

@@ -12,6 +12,7 @@
 #include <glia/version_info.hpp>
 
 #include "app/app_util.hpp"
+#include "io/hdf5_reader.hpp"
 
 namespace glia::app {
 
@@ -35,14 +36,36 @@ void remove_file(const std::string& path, spdlog::logger& log, const char* why) 
 
 }  // namespace
 
-run_checkpoint::run_checkpoint(const experiment_spec& spec, bool resume,
+run_checkpoint::run_checkpoint(const experiment_spec& spec, resume_mode mode,
                                std::shared_ptr<spdlog::logger> log):
     spec_(spec),
-    resume_(resume),
+    resume_(mode != resume_mode::fresh),
     log_(std::move(log)),
     path_(io::checkpoint_path(spec.output.path)),
     identity_{spec.config_text, version_string, git_hash} {
-    if (!resume_) {
+    if (mode == resume_mode::fresh) {
+        return;
+    }
+    if (mode == resume_mode::if_resumable) {
+        // Every check of --resume that can be made before the build, as a decision, not an
+        // error: a checkpoint that does not fit is not used (and is removed by the fresh run).
+        if (!exists(path_)) {
+            resume_ = false;
+            return;
+        }
+        try {
+            header_ = io::read_checkpoint_header(path_);
+            const std::string note = io::check_checkpoint(path_, header_, identity_);
+            check_output();
+            if (!note.empty()) {
+                log_->warn("{}: the continuation may differ from an uninterrupted run", note);
+            }
+        }
+        catch (const error& e) {
+            resume_ = false;
+            header_ = {};
+            not_resumed_ = e.what();
+        }
         return;
     }
     if (!exists(path_)) {
@@ -55,6 +78,33 @@ run_checkpoint::run_checkpoint(const experiment_spec& spec, bool resume,
     const std::string note = io::check_checkpoint(path_, header_, identity_);
     if (!note.empty()) {
         log_->warn("{}: the continuation may differ from an uninterrupted run", note);
+    }
+}
+
+void run_checkpoint::check_output() const {
+    const std::string& out = spec_.output.path;
+    std::error_code ec;
+    if (!fs::is_regular_file(out, ec)) {
+        throw error(fmt::format("checkpoint '{}' continues output '{}', which does not exist",
+                                path_, out));
+    }
+    io::run_info info;
+    try {
+        info = io::read_run_info(out);
+    }
+    catch (const error& e) {
+        throw error(fmt::format("checkpoint '{}' continues output '{}', which cannot be read: {}",
+                                path_, out, e.what()));
+    }
+    if (info.config != spec_.config_text) {
+        throw error(fmt::format("checkpoint '{}' continues output '{}', which was written by "
+                                "another experiment (its /run@config differs from the resolved "
+                                "config)",
+                                path_, out));
+    }
+    if (info.status == "complete") {
+        throw error(
+            fmt::format("checkpoint '{}' continues output '{}', which is complete", path_, out));
     }
 }
 

@@ -328,6 +328,11 @@ void simulation::save_state(std::ostream& out) const {
         w.array(std::span<const step_t>(m.history->times));
         w.array(std::span<const double>(m.history->amounts));
         w.i64(m.history->complete_until);
+        if (m.astrocyte) {  // nalsm_astrocyte: A per step so far, w_A and b_A now
+            w.array(std::span<const double>(m.history->level));
+            w.f64(m.w);
+            w.f64(m.b);
+        }
     }
 
     w.tag("post_history");
@@ -645,6 +650,18 @@ void simulation::load_state(std::istream& in) {
         m.history->times = r.array<step_t>();
         m.history->amounts = r.array<double>();
         m.history->complete_until = r.i64();
+        if (m.astrocyte) {
+            m.history->level = r.array<double>();
+            m.w = r.f64();
+            m.b = r.f64();
+            if (m.history->level.empty() ||
+                static_cast<step_t>(m.history->level.size()) != m.history->complete_until) {
+                throw error(fmt::format("checkpoint: astrocyte '{}': {} values of A for {} "
+                                        "steps",
+                                        m.name, m.history->level.size(),
+                                        m.history->complete_until));
+            }
+        }
         if (m.history->times.size() != m.history->amounts.size()) {
             throw error(fmt::format("checkpoint: modulator '{}': times and amounts differ in "
                                     "number",

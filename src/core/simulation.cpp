@@ -180,6 +180,21 @@ const build_report& simulation::report() const { return impl_->report; }
 
 step_t simulation::now() const { return impl_->now; }
 
+std::vector<double> simulation::astrocyte_level(std::string_view modulator) const {
+    std::string known;
+    for (const auto& m: impl_->net.modulators) {
+        if (!m.astrocyte) {
+            continue;
+        }
+        if (m.name == modulator) {
+            return m.history->level;
+        }
+        known += (known.empty() ? "" : ", ") + m.name;
+    }
+    throw error(fmt::format("astrocyte_level: no nalsm_astrocyte modulator '{}'; there are: {}",
+                            modulator, known.empty() ? "(none)" : known));
+}
+
 run_summary simulation::run(recording_sink& sink, const run_control& control) {
     auto& st = *impl_;
     auto& net = st.net;
@@ -195,8 +210,14 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
     const auto t0 = clock_type::now();
     auto last_progress = t0;
     const step_t first_step = st.now;
+    std::uint64_t events_at_start = 0;  // > 0 when resumed: the checkpoint's count
+    for (const auto& p: net.partitions) {
+        events_at_start += p->synaptic_events();
+    }
     run_summary summary;
     summary.status = run_status::completed;
+    summary.first_step = first_step;
+    summary.synaptic_events_at_start = events_at_start;
 
     auto last_batch = t0;
     // Weight snapshots due at the current step are taken between epochs (epochs end there).
@@ -282,6 +303,8 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
             for (const auto& p: net.partitions) {
                 pi.synaptic_events += p->synaptic_events();
             }
+            pi.synaptic_events_at_start = events_at_start;
+            pi.first_step = first_step;
             control.on_progress(pi);
         }
         if (stop && st.now < net.n_steps) {

@@ -329,6 +329,7 @@ private:
                          const population_ref& source, const population_ref& target);
     input_spec read_input(const entry& e);
     modulator_spec read_modulator(const entry& e);
+    void read_astrocyte(const yaml_map& m, const string& path, modulator_spec& mod);
     record_spec read_record(const yaml_map& root, const std::vector<projection_spec>& projections);
     void read_report(const entry& e, std::vector<report_spec>& out,
                      std::map<string, string>& names);
@@ -1814,14 +1815,90 @@ void loader::read_edges_file(projection_spec& proj, const YAML::Node& n, const s
     }
 }
 
+// modulators.<name> with type: nalsm_astrocyte (docs/models/nalsm_astrocyte.md).
+void loader::read_astrocyte(const yaml_map& m, const string& path, modulator_spec& mod) {
+    check_keys(m, {"type", "excite", "inhibit", "w", "b", "tau", "initial", "rho", "decay"});
+    mod.astrocyte = true;
+    auto names = [&](string_view key, std::vector<string>& out) {
+        const entry* e = m.find(key);
+        if (e == nullptr) {
+            return;
+        }
+        const string k_path = sub(path, string(key));
+        if (e->value.IsScalar()) {
+            out.push_back(populations_[population_at(e->value, k_path)].name);
+            return;
+        }
+        if (!e->value.IsSequence()) {
+            fail(e->value, k_path + " must be a population name or a list of them, got " +
+                               shown(e->value));
+        }
+        for (std::size_t i = 0; i < e->value.size(); ++i) {
+            const string name = populations_[population_at(e->value[i], item(k_path, i))].name;
+            if (std::find(mod.excite.begin(), mod.excite.end(), name) != mod.excite.end() ||
+                std::find(mod.inhibit.begin(), mod.inhibit.end(), name) != mod.inhibit.end() ||
+                std::find(out.begin(), out.end(), name) != out.end()) {
+                fail(e->value[i], item(k_path, i) + ": population '" + name +
+                                      "' is already listed (each population at most once in "
+                                      "excite and inhibit)");
+            }
+            out.push_back(name);
+        }
+    };
+    names("excite", mod.excite);
+    names("inhibit", mod.inhibit);
+    if (mod.excite.empty() && mod.inhibit.empty()) {
+        fail(m.node, path + ": a nalsm_astrocyte reads at least one population: give excite "
+                            "(spikes count +1) and/or inhibit (spikes count -1)");
+    }
+    auto number = [&](string_view key, double& out, value_range range) {
+        const entry* e = m.find(key);
+        if (e == nullptr) {
+            return;
+        }
+        const string k_path = sub(path, string(key));
+        out = quantity_at(e->value, k_path, {dimension::none}).value;
+        if (auto problem = range_problem(range, out, dimension::none)) {
+            fail(e->value, k_path + " " + *problem + ", got " + e->value.Scalar());
+        }
+    };
+    number("w", mod.w, value_range::any);
+    number("b", mod.b, value_range::any);
+    number("initial", mod.initial, value_range::any);
+    number("rho", mod.rho, value_range::unit_interval);
+    number("decay", mod.decay, value_range::unit_interval);
+    if (const entry* t = m.find("tau")) {
+        mod.tau = time_at(t->value, sub(path, "tau"));
+        if (!(mod.tau > 0)) {
+            fail(t->value, sub(path, "tau") + " must be > 0 ms, got " + t->value.Scalar());
+        }
+    }
+    if (const entry* dc = m.find("decay"); dc != nullptr && !(mod.decay > 0)) {
+        fail(dc->value, sub(path, "decay") + " must be in (0, 1], got " + dc->value.Scalar());
+    }
+}
+
 // modulators.<name>: {population: X} or {times: [...], amounts: [...]}, and delay.
 modulator_spec loader::read_modulator(const entry& e) {
     const string path = "modulators." + e.key;
     const yaml_map m = as_map(e.value, path);
-    check_keys(m, {"population", "times", "amounts", "delay"});
     modulator_spec mod;
     mod.name = e.key;
     mod.where = where(m.node);
+    if (const entry* type = m.find("type")) {
+        const string& word = text_at(type->value, sub(path, "type"),
+                                     "one of: volume_transmitter, nalsm_astrocyte");
+        if (word == "nalsm_astrocyte") {
+            read_astrocyte(m, path, mod);
+            return mod;
+        }
+        if (word != "volume_transmitter") {
+            fail(type->value, sub(path, "type") +
+                                  " must be one of: volume_transmitter, nalsm_astrocyte; got " +
+                                  shown(type->value));
+        }
+    }
+    check_keys(m, {"type", "population", "times", "amounts", "delay"});
     const entry* pop = m.find("population");
     const entry* times = m.find("times");
     if ((pop == nullptr) == (times == nullptr)) {

@@ -205,6 +205,67 @@ void write_branching_factor(const std::string& path, const reservoir::branching_
     check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
 }
 
+void write_astrocyte_level(const std::string& path, const std::string& name,
+                           const std::vector<double>& level, double dt) {
+    const h5::quiet_errors quiet;
+    const std::string where = "/astrocytes/" + name;
+    auto ok = [&](hid_t id, const std::string& what) {
+        if (id < 0) {
+            const std::string detail = h5::last_error();
+            throw glia::error(fmt::format("cannot write {}/A to output file '{}': {}{}", where,
+                                          path, what,
+                                          detail.empty() ? "" : " (HDF5: " + detail + ")"));
+        }
+        return id;
+    };
+    const handle file{ok(H5Fopen(path.c_str(), H5F_ACC_RDWR, h5::unlocked_access().get()),
+                         "cannot open it"),
+                      H5Fclose};
+    handle group;
+    if (H5Lexists(file.get(), "astrocytes", H5P_DEFAULT) > 0) {
+        group = handle{ok(H5Gopen2(file.get(), "astrocytes", H5P_DEFAULT), "cannot open /astrocytes"),
+                       H5Gclose};
+    } else {
+        group = handle{ok(H5Gcreate2(file.get(), "astrocytes", H5P_DEFAULT, H5P_DEFAULT,
+                                     H5P_DEFAULT),
+                          "cannot create /astrocytes"),
+                       H5Gclose};
+    }
+    if (H5Lexists(group.get(), name.c_str(), H5P_DEFAULT) > 0) {
+        // An earlier part of a resumed run wrote it: the level is complete from step 0 again.
+        const handle old{ok(H5Gopen2(group.get(), name.c_str(), H5P_DEFAULT),
+                            "cannot open " + where),
+                         H5Gclose};
+        if (H5Lexists(old.get(), "A", H5P_DEFAULT) <= 0) {
+            ok(-1, where + " exists already (a population of the same name): rename the "
+                           "modulator");
+        }
+        ok(H5Ldelete(group.get(), name.c_str(), H5P_DEFAULT), "cannot replace " + where);
+    }
+    const handle g{ok(H5Gcreate2(group.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT,
+                                 H5P_DEFAULT),
+                      "cannot create " + where),
+                   H5Gclose};
+    const hsize_t n = level.size();
+    const handle space{ok(H5Screate_simple(1, &n, nullptr), "cannot create a dataspace"),
+                       H5Sclose};
+    const handle d{ok(H5Dcreate2(g.get(), "A", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                 H5P_DEFAULT, H5P_DEFAULT),
+                      "cannot create dataset A"),
+                   H5Dclose};
+    if (n > 0) {
+        ok(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, level.data()),
+           "cannot write dataset A");
+    }
+    f64_attribute(g.get(), "dt", dt, path);
+    text_attribute(g.get(), "model", "nalsm_astrocyte", path);
+    text_attribute(g.get(), "definition",
+                   "A[t] = level during step t (time t dt), from the spikes of steps < t; "
+                   "docs/models/nalsm_astrocyte.md",
+                   path);
+    ok(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush");
+}
+
 std::vector<metric_entry> read_metrics(const std::string& path) {
     const h5::quiet_errors quiet;
     std::vector<metric_entry> out;

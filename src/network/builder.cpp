@@ -617,6 +617,19 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                 fail(ps.where, fmt::format("{}.modulator: no modulator '{}'; modulators are: {}",
                                            what, ps.modulator, known.empty() ? "(none)" : known));
             }
+            // astro_stdp reads a nalsm_astrocyte's level, the other rules a volume
+            // transmitter's events.
+            const bool astro_rule = r.rule->info.name == "astro_stdp";
+            const bool astro_mod = spec.modulators[static_cast<std::size_t>(r.modulator)].astrocyte;
+            if (astro_rule != astro_mod) {
+                fail(ps.where,
+                     fmt::format("{}.modulator: rule {} reads a modulator of type {}; '{}' is of "
+                                 "type {}",
+                                 what, r.rule->info.name,
+                                 astro_rule ? "nalsm_astrocyte" : "volume_transmitter",
+                                 ps.modulator,
+                                 astro_mod ? "nalsm_astrocyte" : "volume_transmitter"));
+            }
         }
         const auto& c = ps.connectivity;
         r.kind = row_kind_of(c.type);
@@ -711,6 +724,85 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
     return out;
 }
 
+// A nalsm_astrocyte modulator (docs/models/nalsm_astrocyte.md): the sign of every global id
+// (exactly round(rho n) neurons of each listed population, chosen without replacement from the
+// stream (astrocyte_mask, modulator index, list position)) and A(0).
+void lower_astrocyte(network::modulator& m, const modulator_spec& ms,
+                     const std::vector<population_rt>& pops, std::uint64_t seed,
+                     std::size_t index) {
+    const std::string what = "modulators." + ms.name;
+    if (ms.excite.empty() && ms.inhibit.empty()) {
+        fail(ms.where, fmt::format("{}: a nalsm_astrocyte reads at least one population "
+                                   "(excite or inhibit)",
+                                   what));
+    }
+    if (!(ms.tau > 0)) {
+        fail(ms.where, fmt::format("{}.tau must be > 0 ms, got {}", what, ms.tau));
+    }
+    if (!(ms.rho >= 0 && ms.rho <= 1)) {
+        fail(ms.where, fmt::format("{}.rho must be in [0, 1], got {}", what, ms.rho));
+    }
+    if (!(ms.decay > 0 && ms.decay <= 1)) {
+        fail(ms.where, fmt::format("{}.decay must be in (0, 1], got {}", what, ms.decay));
+    }
+    if (!std::isfinite(ms.w) || !std::isfinite(ms.b) || !std::isfinite(ms.initial)) {
+        fail(ms.where, fmt::format("{}: w, b and initial must be finite numbers", what));
+    }
+    std::size_t n_total = 0;
+    for (const auto& p: pops) {
+        n_total = std::max<std::size_t>(n_total, p.first_gid + p.size);
+        if (p.name == ms.name && !p.model->info.emits_spikes) {
+            fail(ms.where, fmt::format("{}: the astrocyte population '{}' has the same name; "
+                                       "both would be written under /astrocytes/{} (rename "
+                                       "one)",
+                                       what, p.name, p.name));
+        }
+    }
+    m.astrocyte = true;
+    m.sign.assign(n_total, 0);
+    std::size_t position = 0;
+    std::vector<std::string> seen;
+    auto mark = [&](const std::vector<std::string>& names, std::int8_t sign, const char* key) {
+        for (const std::string& name: names) {
+            const population_rt& pop =
+                population_named(pops, name, ms.where, what + "." + key);
+            if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+                fail(ms.where, fmt::format("{}.{}: population '{}' is listed twice (each "
+                                           "population at most once in excite and inhibit)",
+                                           what, key, name));
+            }
+            seen.push_back(name);
+            if (!pop.model->info.emits_spikes) {
+                fail(ms.where, fmt::format("{}.{}: population '{}' (model {}) emits no spikes",
+                                           what, key, pop.name, pop.model->info.name));
+            }
+            // Partial Fisher-Yates: the first k of a random permutation of 0..n-1.
+            const std::size_t n = pop.size;
+            const auto k = static_cast<std::size_t>(std::llround(ms.rho * static_cast<double>(n)));
+            std::vector<std::uint32_t> order(n);
+            std::iota(order.begin(), order.end(), 0U);
+            rng_stream rng(stream_key(seed, stream::astrocyte_mask),
+                           static_cast<std::uint32_t>(index), position);
+            for (std::size_t q = 0; q < k && q + 1 < n; ++q) {
+                const std::size_t r = q + static_cast<std::size_t>(rng.below(n - q));
+                std::swap(order[q], order[r]);
+            }
+            for (std::size_t q = 0; q < k; ++q) {
+                m.sign[pop.first_gid + order[q]] = sign;
+            }
+            ++position;
+        }
+    };
+    mark(ms.excite, 1, "excite");
+    mark(ms.inhibit, -1, "inhibit");
+    m.w = ms.w;
+    m.b = ms.b;
+    m.tau = ms.tau;
+    m.decay = ms.decay;
+    m.history->level.push_back(ms.initial);
+    m.history->complete_until = 1;
+}
+
 std::vector<network::modulator> lower_modulators(const experiment_spec& spec,
                                                  const std::vector<population_rt>& pops) {
     std::vector<network::modulator> out;
@@ -720,6 +812,11 @@ std::vector<network::modulator> lower_modulators(const experiment_spec& spec,
         network::modulator m;
         m.name = ms.name;
         m.history = std::make_unique<modulator_history>();
+        if (ms.astrocyte) {
+            lower_astrocyte(m, ms, pops, spec.simulation.seed, out.size());
+            out.push_back(std::move(m));
+            continue;
+        }
         if (!(ms.delay >= 0)) {
             fail(ms.where, fmt::format("{}.delay must be >= 0 ms, got {}", what, ms.delay));
         }

@@ -62,6 +62,14 @@ struct network {
         std::ptrdiff_t source = -1;
         step_t delay = 1;
         std::unique_ptr<modulator_history> history;
+        // nalsm_astrocyte (astrocyte = true): the sign with which each global id's spikes
+        // enter its net count (+1 excite, -1 inhibit, 0 not read: other populations and the
+        // neurons the rho mask leaves out), and its state at step history->level.size() - 1.
+        bool astrocyte = false;
+        std::vector<std::int8_t> sign;  // per global id
+        double w = 0, b = 0;            // w_A, b_A now (after the decays so far)
+        double tau = 100;               // tau_A [ms]
+        double decay = 1;               // per step
     };
     std::vector<modulator> modulators;
     // Graded coupling: per population the graded-buffer column of its first neuron (npos for

@@ -531,11 +531,16 @@ struct server {
         double eta = std::numeric_limits<double>::quiet_NaN();
         std::uint64_t spikes = 0;
         std::uint64_t events = 0;
+        // This process's share of the work (a resumed run counts from its checkpoint).
+        step_t part_steps = 0;
+        std::uint64_t part_events = 0;
         if (v.summary) {
             step = v.summary->steps_done;
             wall = v.summary->wall_seconds;
             eta = 0;
             events = v.summary->synaptic_events;
+            part_steps = step - v.summary->first_step;
+            part_events = events - v.summary->synaptic_events_at_start;
             for (auto c: v.summary->spike_counts) {
                 spikes += c;
             }
@@ -545,6 +550,8 @@ struct server {
             eta = v.progress->eta_seconds;
             spikes = v.progress->spikes;
             events = v.progress->synaptic_events;
+            part_steps = step - v.progress->first_step;
+            part_events = events - v.progress->synaptic_events_at_start;
         }
         fmt::format_to(std::back_inserter(out),
                        "{{\"status\":\"{}\",\"stop_requested\":{},\"step\":{},\"n_steps\":{},"
@@ -563,9 +570,9 @@ struct server {
         put(",\"eta_s\":");
         put_number(out, eta);
         put(",\"steps_per_s\":");
-        put_number(out, wall > 0 ? static_cast<double>(step) / wall : 0.0);
+        put_number(out, wall > 0 ? static_cast<double>(part_steps) / wall : 0.0);
         put(",\"events_per_s\":");
-        put_number(out, wall > 0 ? static_cast<double>(events) / wall : 0.0);
+        put_number(out, wall > 0 ? static_cast<double>(part_events) / wall : 0.0);
         fmt::format_to(std::back_inserter(out), ",\"synaptic_events\":{},\"spikes\":{}", events,
                        spikes);
         put(",\"rate_window_ms\":[");

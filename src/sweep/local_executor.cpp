@@ -82,7 +82,17 @@ local_result run_local(const sweep_plan& plan, const local_options& options, spd
             ++result.skipped;
             continue;
         }
-        if (state.status != point_status::missing) {
+        // The child decides (and says so in its glia.log: "resuming point K from ..." or why
+        // not); this is only what the sweep expects of it.
+        const bool resumable =
+            state.checkpoint &&
+            (state.status == point_status::interrupted ||
+             state.status == point_status::running_or_killed) &&
+            state.info && (config_of(p.index).empty() || state.info->config == config_of(p.index));
+        if (resumable) {
+            log.info("point {}: output {} is {}; continuing it from its checkpoint", p.index,
+                     p.output.string(), to_string(state.status));
+        } else if (state.status != point_status::missing) {
             log.info("point {}: output {} is {}; redoing it", p.index, p.output.string(),
                      to_string(state.status));
         }

@@ -3,8 +3,9 @@
 // `glia run FILE --point K --threads T --no-progress` of the given executable, its output and
 // errors in <point directory>/glia.log. Points whose output is complete (and made from their
 // current config) are skipped, so a second invocation after a crash, a kill or a Ctrl-C redoes
-// exactly the points that did not finish. Progress (done/total, failures, ETA) is logged as
-// each point ends.
+// exactly the points that did not finish; a point stopped by a signal left a checkpoint, from
+// which its `glia run --point K` continues (when it still fits the point's config). Progress
+// (done/total, failures, ETA) is logged as each point ends.
 //
 // When `stop` becomes true (the sweep itself got SIGINT/SIGTERM), no new point starts, the
 // running children are sent SIGTERM (they stop cleanly, status "interrupted") and the call

@@ -4,6 +4,8 @@
 
 #include <glia/error.hpp>
 
+#include "io/checkpoint_file.hpp"
+
 namespace glia::sweep {
 
 std::string_view to_string(point_status s) {
@@ -26,6 +28,7 @@ point_state read_point_state(const std::filesystem::path& output,
                              const std::string& expected_config) {
     point_state state;
     std::error_code ec;
+    state.checkpoint = std::filesystem::is_regular_file(io::checkpoint_path(output.string()), ec);
     if (!std::filesystem::is_regular_file(output, ec)) {
         return state;  // nothing, or something that is not an output file (a directory)
     }

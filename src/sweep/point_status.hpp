@@ -25,10 +25,13 @@ std::string_view to_string(point_status s);
 struct point_state {
     point_status status = point_status::missing;
     std::optional<io::run_info> info;  // when the file opens
+    bool checkpoint = false;  // <output>.ckpt exists: `glia run --point K` resumes from it when
+                              // it fits the point's config (src/app/run_checkpoint.hpp)
 };
 
 // Reads the output file of a point. `expected_config` is the point's resolved config
 // (experiment_spec::config_text); a complete file whose /run@config differs is `stale`.
+// `checkpoint` says only that the file is there (it is checked by the run that uses it).
 // An empty `expected_config` skips that check.
 point_state read_point_state(const std::filesystem::path& output,
                              const std::string& expected_config);

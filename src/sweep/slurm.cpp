@@ -72,6 +72,8 @@ std::string sbatch_script(const sweep_plan& plan, const std::vector<std::size_t>
     s += fmt::format("#SBATCH --output={}\n", (dir / "slurm" / "%A_%a.out").string());
     s += fmt::format("#SBATCH --cpus-per-task={}\n", options.cpus_per_task);
     s += fmt::format("#SBATCH --signal=B:USR1@{}\n", options.signal_seconds);
+    s += "#SBATCH --requeue\n";           // preempted, or a node lost: the task runs again
+    s += "#SBATCH --open-mode=append\n";  // and its log keeps what the earlier part wrote
     s += fmt::format("#SBATCH --chdir={}\n", options.work_dir);
     if (!options.partition.empty()) {
         s += fmt::format("#SBATCH --partition={}\n", options.partition);
@@ -92,11 +94,14 @@ std::string sbatch_script(const sweep_plan& plan, const std::vector<std::size_t>
     }
     s += fmt::format(
         "\n"
-        "# SLURM sends USR1 to this batch shell {} s before the time limit (B:). `exec` makes\n"
-        "# glia that shell, so glia receives it: it stops at the end of its current epoch,\n"
-        "# flushes its output and exits with code 3 (status \"interrupted\"). The next\n"
-        "# `glia sweep FILE --slurm --submit` (or --local) redoes such points, and failed ones;\n"
-        "# complete points are skipped.\n",
+        "# SLURM sends USR1 to this batch shell {} s before the time limit (B:), and SIGTERM\n"
+        "# when it preempts the task. `exec` makes glia that shell, so glia receives them: it\n"
+        "# stops at the end of its current epoch, flushes its output, writes the checkpoint\n"
+        "# <output>.ckpt and exits with code 3 (status \"interrupted\"). `glia run --point K`\n"
+        "# continues from that checkpoint: a requeued task (--requeue: preemption, a lost\n"
+        "# node, scontrol requeue) at once, a point stopped at its time limit when the next\n"
+        "# `glia sweep FILE --slurm --submit` (or --local) runs it again. Complete points are\n"
+        "# skipped.\n",
         options.signal_seconds);
     s += fmt::format("exec {} run {} --point \"$SLURM_ARRAY_TASK_ID\" --threads "
                      "\"${{SLURM_CPUS_PER_TASK:-1}}\" --no-progress\n",

@@ -2,8 +2,11 @@
 // A sweep as a SLURM job array: one array task per point, each running
 // `glia run FILE --point $SLURM_ARRAY_TASK_ID`. The script asks SLURM for a warning signal
 // before the time limit (`#SBATCH --signal=B:USR1@<seconds>`) and `exec`s glia, so that glia
-// is the batch shell that receives it: the run stops at the end of its epoch, flushes its
-// output and exits with code 3 (status "interrupted").
+// is the batch shell that receives it (and the SIGTERM of a preemption): the run stops at the
+// end of its epoch, flushes its output, writes its checkpoint and exits with code 3 (status
+// "interrupted"). The tasks are requeueable (`--requeue`, logs opened with
+// `--open-mode=append`): a requeued task runs the same point again, which continues from its
+// checkpoint (glia run --point resumes by itself, src/app/run_checkpoint.hpp).
 
 #include <cstddef>
 #include <filesystem>

@@ -153,3 +153,36 @@ TEST_F(astrocyte_cli, astrocyte_mistakes_are_located) {
                                       "sic, delay: 1 ms}")));
     EXPECT_EQ(ok.code, 0) << ok.out;
 }
+
+// NALSM's astrocyte in a network run (docs/models/nalsm_astrocyte.md): configs/
+// nalsm_engine_demo.yaml writes A(t) to /astrocytes/astro/A, one value per step from A(0),
+// the same for any thread and partition count; A rises while the step current drives E.
+TEST_F(astrocyte_cli, nalsm_engine_demo_writes_the_astrocyte_level) {
+    if (std::string(GLIA_PYTHON).empty() ||
+        std::system((std::string(GLIA_PYTHON) + " -c 'import h5py' 2>/dev/null").c_str()) != 0) {
+        GTEST_SKIP() << "no python3 with h5py";
+    }
+    const std::string demo = std::string(GLIA_SOURCE_DIR) + "/configs/nalsm_engine_demo.yaml";
+    const std::string a = path("a.h5");
+    const std::string b = path("b.h5");
+    ASSERT_EQ(run_glia("run " + demo + " -o " + a + " --threads 1 --partitions 1").code, 0);
+    ASSERT_EQ(run_glia("run " + demo + " -o " + b + " --threads 2 --partitions 3").code, 0);
+    const std::string script =
+        write("read.py",
+              "import h5py, sys\n"
+              "A = [h5py.File(p, 'r')['astrocytes/astro/A'][()] for p in sys.argv[1:3]]\n"
+              "g = h5py.File(sys.argv[1], 'r')['astrocytes/astro']\n"
+              "print(len(A[0]), repr(float(A[0][0])), float(g.attrs['dt']),\n"
+              "      'same' if (A[0] == A[1]).all() else 'differ',\n"
+              "      'rises' if A[0][600:1000].mean() > A[0][300:500].mean() + 0.02 else 'flat')\n");
+    FILE* p = popen((std::string(GLIA_PYTHON) + " " + script + " " + a + " " + b).c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string text;
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
+        text.append(buf, n);
+    }
+    ASSERT_EQ(pclose(p), 0) << text;
+    EXPECT_EQ(text, "1501 0.15 1.0 same rises\n");
+}

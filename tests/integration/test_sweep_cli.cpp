@@ -2,10 +2,15 @@
 // `glia run --point K` with the real executable. The local executor runs a 6-point sweep, a
 // point killed with SIGKILL in the middle of its run is redone (and only it) by a second
 // invocation, a point that fails makes the sweep fail, and the collected table holds every
-// point's values, read back from the outputs independently.
+// point's values, read back from the outputs independently. A point stopped by SIGTERM continues
+// from its checkpoint in the next invocation, to the spikes of an uninterrupted run (and the
+// stats of the resumed part give the speed of that part); a checkpoint of an older version of
+// the file is not used.
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -71,6 +76,45 @@ pid_t start_point(const std::string& file, std::size_t k, const std::vector<std:
     }
     return pid;
 }
+
+// Waits (up to 60 s) until point `p`'s output file exists: the run's signal handlers are then
+// installed. False if `pid` ended first.
+bool wait_for_output(const glia::sweep::point& p, pid_t pid) {
+    for (int i = 0; i < 30000; ++i) {
+        if (glia::sweep::read_point_state(p.output, "").status ==
+            glia::sweep::point_status::running_or_killed) {
+            return true;
+        }
+        if (waitpid(pid, nullptr, WNOHANG) != 0) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return false;
+}
+
+// Sends `signo` to `pid` and returns its exit code (-1 if a signal ended it).
+int stop(pid_t pid, int signo) {
+    kill(pid, signo);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The number after "\"key\": " in a stats file (glia run --stats); NaN if it is not there.
+double stat_of(const std::string& json, const std::string& key) {
+    const std::string tag = "\"" + key + "\": ";
+    const auto at = json.find(tag);
+    if (at == std::string::npos) {
+        ADD_FAILURE() << "no " << key << " in " << json;
+        return std::nan("");
+    }
+    return std::strtod(json.c_str() + at + tag.size(), nullptr);
+}
+
+const std::string two_points = "sweep:\n"
+                               "  name: two\n"
+                               "  repeats: 2\n";
 
 class sweep_cli: public glia::test::scratch_test {};
 
@@ -316,4 +360,156 @@ TEST_F(sweep_cli, sweep_needs_exactly_one_mode) {
         "sweep " + write("plain.yaml", glia::test::tiny_experiment(path("out"), "")) + " --list");
     EXPECT_EQ(no_sweep.code, 1);
     EXPECT_THAT(no_sweep.out, HasSubstr("plain.yaml has no 'sweep:' block (see docs/sweeps.md)"));
+}
+
+// Issue 7, "a job that is pre-empted or hits its time limit must lose nothing": a local sweep
+// stopped by SIGTERM while point 0 runs; that point writes a checkpoint, and the next
+// `glia sweep --local` continues it from there (point 1, never started, runs from its start).
+// The finished point has the spikes of an uninterrupted run, bit for bit; its stats.json gives
+// the speed of the resumed part (events and steps of that part over its wall time).
+TEST_F(sweep_cli, a_point_stopped_by_sigterm_continues_from_its_checkpoint_in_the_next_sweep) {
+    // 60 s simulated: about a second of wall time per point.
+    const std::string cfg = write("two.yaml", glia::test::tiny_experiment(path("out"), two_points,
+                                                                         "60 s"));
+    const auto plan = plan_of(cfg);
+    ASSERT_EQ(plan.points.size(), 2u);
+    const auto& p0 = plan.points[0];
+    const std::string ckpt = p0.output.string() + ".ckpt";
+    const std::int64_t n_steps = 600000;
+
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const int null_fd = open("/dev/null", O_WRONLY);
+        dup2(null_fd, 1);
+        dup2(null_fd, 2);
+        execl(GLIA_EXECUTABLE, GLIA_EXECUTABLE, "sweep", cfg.c_str(), "--local", "-j", "1",
+              "--threads", "1", nullptr);
+        _exit(127);
+    }
+    ASSERT_GT(pid, 0);
+    ASSERT_TRUE(wait_for_output(p0, pid)) << "point 0 did not start";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into the run
+    ASSERT_EQ(stop(pid, SIGTERM), 3);
+    const auto cut = glia::io::read_run_info(p0.output.string());
+    ASSERT_EQ(cut.status, "interrupted") << slurp(p0.directory / "glia.log");
+    ASSERT_GT(cut.steps_done, 0);
+    ASSERT_LT(cut.steps_done, n_steps);
+    ASSERT_TRUE(fs::exists(ckpt)) << slurp(p0.directory / "glia.log");
+    EXPECT_FALSE(fs::exists(plan.points[1].output));  // never started
+    const std::string first_stats = slurp(p0.directory / "stats.json");
+    EXPECT_EQ(stat_of(first_stats, "steps"), static_cast<double>(cut.steps_done));
+    const auto events_before = static_cast<std::uint64_t>(stat_of(first_stats, "synaptic_events"));
+    EXPECT_EQ(events_before, cut.synaptic_events);
+
+    const auto second = run_glia("sweep " + cfg + " --local -j 1 --threads 1");
+    ASSERT_EQ(second.code, 0) << second.out;
+    EXPECT_THAT(second.out, HasSubstr("2 points, 0 already complete, 2 to run"));
+    EXPECT_THAT(second.out, HasSubstr("point 0: output " + p0.output.string() +
+                                      " is interrupted; continuing it from its checkpoint"));
+    EXPECT_THAT(second.out, HasSubstr("all 2 points complete"));
+    const std::string log = slurp(p0.directory / "glia.log");  // both parts: appended
+    EXPECT_THAT(log, HasSubstr("checkpoint written: " + ckpt));
+    EXPECT_THAT(log, HasSubstr("resuming point 0 from " + ckpt + " (step " +
+                               std::to_string(cut.steps_done) + ", t = "));
+    EXPECT_THAT(log, HasSubstr("removed checkpoint " + ckpt + " (the run is complete)"));
+    EXPECT_THAT(log, HasSubstr("60000 ms simulated (resumed at t = "));
+    EXPECT_FALSE(fs::exists(ckpt));
+    EXPECT_THAT(slurp(plan.points[1].directory / "glia.log"),
+                testing::Not(HasSubstr("resuming")));
+
+    // The same point run without a stop (its config.yaml, other thread count): same spikes.
+    const auto ref = run_glia("run " + (p0.directory / "config.yaml").string() + " -o " +
+                              path("ref.h5") + " --no-progress --threads 2");
+    ASSERT_EQ(ref.code, 0) << ref.out;
+    EXPECT_GT(glia::io::read_spikes(path("ref.h5"), "exc").node_ids.size(), 100000u);
+    for (const std::string pop: {"exc", "inh"}) {
+        const auto a = glia::io::read_spikes(path("ref.h5"), pop);
+        const auto b = glia::io::read_spikes(p0.output.string(), pop);
+        EXPECT_EQ(a.node_ids, b.node_ids) << pop;
+        EXPECT_EQ(a.timestamps, b.timestamps) << pop;
+    }
+    const auto info = glia::io::read_run_info(p0.output.string());
+    const auto ref_info = glia::io::read_run_info(path("ref.h5"));
+    EXPECT_EQ(info.status, "complete");
+    EXPECT_EQ(info.steps_done, n_steps);
+    EXPECT_EQ(info.synaptic_events, ref_info.synaptic_events);
+    ASSERT_GT(info.synaptic_events, events_before);
+
+    // The stats of the resumed part: counts of the whole run, speed of the part.
+    const std::string stats = slurp(p0.directory / "stats.json");
+    EXPECT_EQ(stat_of(stats, "resumed_from_step"), static_cast<double>(cut.steps_done));
+    EXPECT_EQ(stat_of(stats, "steps"), static_cast<double>(n_steps));
+    EXPECT_EQ(stat_of(stats, "steps_this_part"), static_cast<double>(n_steps - cut.steps_done));
+    EXPECT_EQ(stat_of(stats, "synaptic_events"), static_cast<double>(info.synaptic_events));
+    const auto part_events = info.synaptic_events - events_before;
+    EXPECT_EQ(stat_of(stats, "synaptic_events_this_part"), static_cast<double>(part_events));
+    const double wall = stat_of(stats, "wall_seconds");
+    ASSERT_GT(wall, 0.0);
+    const double expected_rate = static_cast<double>(part_events) / wall;
+    EXPECT_NEAR(stat_of(stats, "events_per_second"), expected_rate, 2e-5 * expected_rate);
+    const auto ref_stats = run_glia("run " + (p0.directory / "config.yaml").string() + " -o " +
+                                    path("ref2.h5") + " --no-progress --threads 1 --stats " +
+                                    path("ref_stats.json"));
+    ASSERT_EQ(ref_stats.code, 0) << ref_stats.out;
+    EXPECT_EQ(stat_of(slurp(path("ref_stats.json")), "resumed_from_step"), 0.0);
+
+    const auto collected = run_glia("sweep " + cfg + " --collect");
+    ASSERT_EQ(collected.code, 0) << collected.out;
+    EXPECT_THAT(collected.out, HasSubstr("collected 2 points (2 complete)"));
+    const auto cols = glia::test::csv_columns(glia::test::read_csv(path("out/two/collected.csv")));
+    EXPECT_EQ(cols.at("steps_done")[0], std::to_string(n_steps));
+    EXPECT_EQ(cols.at("synaptic_events")[0], std::to_string(ref_info.synaptic_events));
+}
+
+// A checkpoint of an older version of the file (the user changed it since) is not used: the
+// point runs from its start, with a warning saying why, and the checkpoint goes. An explicit
+// --resume stays strict: it refuses and changes nothing.
+TEST_F(sweep_cli, a_checkpoint_of_another_config_is_not_used_and_the_point_runs_from_its_start) {
+    const std::string text = glia::test::tiny_experiment(path("out"), two_points, "60 s");
+    const std::string cfg = write("two.yaml", text);
+    const auto plan = plan_of(cfg);
+    const auto& p0 = plan.points[0];
+    const std::string ckpt = p0.output.string() + ".ckpt";
+    const pid_t pid = start_point(cfg, 0, {"--threads", "1", "--no-progress"});
+    ASSERT_GT(pid, 0);
+    ASSERT_TRUE(wait_for_output(p0, pid)) << "point 0 did not start";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_EQ(stop(pid, SIGTERM), 3);
+    ASSERT_TRUE(fs::exists(ckpt));
+    const std::string ckpt_bytes = slurp(ckpt);
+
+    // The file changes: another drive rate (and a shorter run).
+    std::string changed = text;
+    for (const auto& [from, to]: {std::pair<std::string, std::string>{"rate: 8 kHz", "rate: 9 kHz"},
+                                  {"duration: 60 s", "duration: 2 s"}}) {
+        const auto at = changed.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        changed.replace(at, from.size(), to);
+    }
+    write("two.yaml", changed);
+
+    const auto strict = run_glia("run " + cfg + " --point 0 --resume --no-progress");
+    EXPECT_EQ(strict.code, 1);
+    EXPECT_THAT(strict.out, HasSubstr("checkpoint '" + ckpt + "' belongs to another experiment: "));
+    EXPECT_THAT(strict.out, HasSubstr("inputs.drive.rate is '8 kHz' in the checkpoint and '9 kHz' "
+                                      "now"));
+    EXPECT_TRUE(slurp(ckpt) == ckpt_bytes);
+
+    const auto r = run_glia("sweep " + cfg + " --local -j 1 --threads 1");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("point 0: output " + p0.output.string() +
+                                 " is interrupted; redoing it"));
+    const std::string log = slurp(p0.directory / "glia.log");
+    EXPECT_THAT(log, HasSubstr("point 0: not resuming: checkpoint '" + ckpt +
+                               "' belongs to another experiment: "));
+    EXPECT_THAT(log, HasSubstr("inputs.drive.rate is '8 kHz' in the checkpoint and '9 kHz' now"));
+    EXPECT_THAT(log, HasSubstr("; the point runs from its start (which removes the checkpoint)"));
+    EXPECT_THAT(log, HasSubstr("removed checkpoint " + ckpt));
+    EXPECT_THAT(log, testing::Not(HasSubstr("resuming point 0")));
+    EXPECT_FALSE(fs::exists(ckpt));
+    const auto info = glia::io::read_run_info(p0.output.string());
+    EXPECT_EQ(info.status, "complete");
+    EXPECT_EQ(info.steps_done, 20000);
+    EXPECT_THAT(info.config, HasSubstr("rate: 9 kHz"));
+    EXPECT_EQ(stat_of(slurp(p0.directory / "stats.json"), "resumed_from_step"), 0.0);
 }

@@ -2,7 +2,8 @@
 // tools/slurm_local_cluster.sh (which installs slurm-wlm and munge with apt-get if they are
 // missing, writes slurm.conf, starts munged, slurmctld and slurmd, and waits for the node to be
 // idle), submits a job array with `glia sweep FILE --slurm --submit`, waits for it, checks the
-// outputs and the collected table, and stops the daemons.
+// outputs and the collected table, and stops the daemons. A task at its time limit stops
+// cleanly on SLURM's warning signal; a requeued task continues its point from its checkpoint.
 //
 // Needs root (the daemons run as root). Without root, or on a machine without SLURM that we may
 // not install on, the tests are skipped with the reason, unless GLIA_REQUIRE_SLURM=1 (CI): then
@@ -175,7 +176,8 @@ TEST_F(slurm_cluster, a_job_array_runs_every_point_and_collect_finds_them_all) {
 
 TEST_F(slurm_cluster, a_task_at_its_time_limit_gets_the_warning_signal_and_stops_cleanly) {
     // One point far longer than its 1-minute limit: SLURM sends USR1 (--signal=B:USR1@120, so
-    // at once), glia stops at the end of its epoch, and the output is interrupted, not killed.
+    // at once), glia stops at the end of its epoch, and the output is interrupted, not killed,
+    // with a checkpoint beside it.
     const std::string cfg = write(
         "long.yaml", glia::test::tiny_experiment(path("out"),
                                                  "record: {spikes: none}\n"  // the file stays small
@@ -195,10 +197,67 @@ TEST_F(slurm_cluster, a_task_at_its_time_limit_gets_the_warning_signal_and_stops
     EXPECT_LT(info.steps_done, info.n_steps);
     const auto task_log = glia::test::run_shell("cat " + path("out/long/slurm/" + id + "_0.out"));
     EXPECT_THAT(task_log.out, HasSubstr("interrupted by signal 10"));  // SIGUSR1
+    // It wrote its checkpoint: the next submission continues the point from there.
+    EXPECT_THAT(task_log.out, HasSubstr("checkpoint written: " + p.output.string() + ".ckpt"));
+    EXPECT_TRUE(fs::exists(p.output.string() + ".ckpt"));
 
     // The interrupted point is submitted again; a finished one would not be.
     const auto again = run_glia("sweep " + cfg + " --slurm");
     EXPECT_EQ(again.code, 0) << again.out;
     EXPECT_THAT(glia::test::run_shell("cat " + path("out/long/long.sbatch")).out,
                 HasSubstr("#SBATCH --array=0\n"));
+}
+
+TEST_F(slurm_cluster, a_requeued_task_continues_its_point_from_its_checkpoint) {
+    // What a preemption (PreemptMode=REQUEUE) or a lost node does to a task of the array, here
+    // with `scontrol requeue`: SLURM sends SIGTERM to the batch shell, which is glia (exec);
+    // glia writes its checkpoint; the task runs again (the script asks for --requeue) with the
+    // same point, which resumes from the checkpoint, its log appended to the first part's.
+    const std::string cfg = write(
+        "requeue.yaml", glia::test::tiny_experiment(path("out"), "sweep: {repeats: 1}\n", "400 s"));
+    const auto plan = plan_of(cfg);
+    const auto& p = plan.points[0];
+    const std::string ckpt = p.output.string() + ".ckpt";
+    const auto r = run_glia("sweep " + cfg + " --slurm --submit --time 00:10:00");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string id = job_id_of(r.out);
+    ASSERT_FALSE(id.empty()) << r.out;
+    const std::string task = id + "_0";
+
+    // Once the point writes its output (glia's signal handlers are then installed): requeue.
+    bool running = false;
+    for (int i = 0; i < 1200 && !running; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        running = fs::exists(p.output);
+    }
+    ASSERT_TRUE(running) << "the task did not start\n" << logs();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const auto rq = run_shell("scontrol requeue " + task);
+    ASSERT_EQ(rq.code, 0) << rq.out;
+    // A requeued job waits (SLURM sets its BeginTime 2 minutes ahead); once it is pending, let
+    // it start now. Until the second run says that it resumes.
+    const std::string task_log = path("out/requeue/slurm/" + task + ".out");
+    bool resumed = false;
+    for (int i = 0; i < 600 && !resumed; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        if (run_shell("squeue -h -o %T -j " + task).out.find("PENDING") != std::string::npos) {
+            run_shell("scontrol update JobId=" + task + " StartTime=now");
+        }
+        resumed = run_shell("cat " + task_log).out.find("resuming point 0") != std::string::npos;
+    }
+    ASSERT_TRUE(resumed) << run_shell("cat " + task_log).out << logs();
+    ASSERT_TRUE(wait_for_job(id, std::chrono::seconds(240))) << logs();
+
+    const auto info = glia::io::read_run_info(p.output.string());
+    EXPECT_EQ(info.status, "complete");
+    EXPECT_EQ(info.steps_done, info.n_steps);
+    EXPECT_FALSE(fs::exists(ckpt));
+    const std::string log = run_shell("cat " + task_log).out;
+    EXPECT_THAT(log, HasSubstr("interrupted by signal 15"));  // SIGTERM
+    EXPECT_THAT(log, HasSubstr("checkpoint written: " + ckpt));
+    EXPECT_THAT(log, HasSubstr("resuming point 0 from " + ckpt));
+    EXPECT_THAT(log, HasSubstr("removed checkpoint " + ckpt + " (the run is complete)"));
+    const std::string stats = run_shell("cat " + (p.directory / "stats.json").string()).out;
+    EXPECT_THAT(stats, testing::Not(HasSubstr("\"resumed_from_step\": 0,")));
+    EXPECT_THAT(stats, HasSubstr("\"resumed_from_step\": "));
 }

@@ -270,6 +270,25 @@ record:
   spikes: all
   weights: {ee: {interval: 20 ms}, ee_nn: {interval: 50 ms}, ee_da: {interval: 30 ms}, ee_rw: {interval: 100 ms}}
 )"},
+    {"nalsm_astrocyte_astro_stdp", R"(
+simulation: {dt: 1 ms, duration: 400 ms, seed: 5}
+populations:
+  E: {model: iaf_psc_delta, size: 80}
+  I: {model: iaf_psc_delta, size: 20}
+  input: {model: poisson_source, size: 20, params: {rate: 20 Hz}}
+modulators:
+  astro: {type: nalsm_astrocyte, excite: [E, I], inhibit: input, w: 0.05, rho: 0.7, decay: 0.9995}
+projections:
+  EE: {source: E, target: E, rule: pairwise_bernoulli, p: 0.1, weight: 1 mV, delay: {uniform: {low: 1 ms, high: 3 ms}}, synapse: astro_stdp, modulator: astro, plasticity: {role: excitatory, eta: 0.3, w_max: 3 mV, eta_decay: 0.999}}
+  IE: {source: I, target: E, rule: pairwise_bernoulli, p: 0.2, weight: -2 mV, delay: 1 ms, synapse: astro_stdp, modulator: astro, plasticity: {role: inhibitory, w_max: 3 mV}}
+  inE: {source: input, target: E, rule: pairwise_bernoulli, p: 0.2, weight: 2 mV, delay: 2 ms, synapse: astro_stdp, modulator: astro, plasticity: {role: input, w_max: 3 mV}}
+inputs:
+  noise_E: {type: poisson_generator, target: E, rate: 7000 Hz, weight: 0.2 mV}
+  noise_I: {type: poisson_generator, target: I, rate: 7000 Hz, weight: 0.2 mV}
+record:
+  spikes: all
+  weights: {EE: {interval: 20 ms}, IE: {interval: 50 ms}, inE: {interval: 30 ms}}
+)"},
     {"astrocytes_sic", R"(
 simulation: {dt: 0.1 ms, duration: 200 ms, seed: 100}
 populations:

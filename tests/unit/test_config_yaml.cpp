@@ -1433,3 +1433,41 @@ TEST(config_yaml_builtin, metrics_branching_factor_refuses_populations_without_s
 }
 
 }  // namespace
+
+// nalsm_astrocyte modulators (docs/models/nalsm_astrocyte.md): keys, defaults, located errors.
+TEST(config_yaml, reads_a_nalsm_astrocyte_modulator_with_defaults_filled_in) {
+    const auto spec = parse(base + "modulators:\n"
+                                   "  astro: {type: nalsm_astrocyte, excite: [exc, inh], "
+                                   "inhibit: src, w: 0.01, rho: 0.5}\n");
+    ASSERT_EQ(spec.modulators.size(), 1U);
+    const auto& m = spec.modulators[0];
+    EXPECT_TRUE(m.astrocyte);
+    EXPECT_THAT(m.excite, testing::ElementsAre("exc", "inh"));
+    EXPECT_THAT(m.inhibit, testing::ElementsAre("src"));
+    EXPECT_DOUBLE_EQ(m.w, 0.01);
+    EXPECT_DOUBLE_EQ(m.rho, 0.5);
+    EXPECT_DOUBLE_EQ(m.b, 0.15);  // science-spec §1.5 defaults
+    EXPECT_DOUBLE_EQ(m.tau, 100.0);
+    EXPECT_DOUBLE_EQ(m.initial, 0.15);
+    EXPECT_DOUBLE_EQ(m.decay, 1.0);
+}
+
+TEST(config_yaml_errors, nalsm_astrocyte_errors_are_located_and_say_what_is_allowed) {
+    const std::string head = base + "modulators:\n  astro:\n    type: nalsm_astrocyte\n";
+    EXPECT_EQ(error_of(head + "    excite: [exc]\n    rho: 1.5\n"),
+              "test.yaml:18:10: modulators.astro.rho must be in [0, 1], got 1.5");
+    EXPECT_EQ(error_of(head + "    excite: [exc]\n    tau_A: 100 ms\n"),
+              "test.yaml:18:5: unknown key 'tau_A' in 'modulators.astro'; expected one of: "
+              "type, excite, inhibit, w, b, tau, initial, rho, decay");
+    EXPECT_EQ(error_of(head + "    excite: [exc, exc]\n"),
+              "test.yaml:17:19: modulators.astro.excite[1]: population 'exc' is already listed "
+              "(each population at most once in excite and inhibit)");
+    EXPECT_EQ(error_of(head + "    excite: [exc]\n    tau: 0 ms\n"),
+              "test.yaml:18:10: modulators.astro.tau must be > 0 ms, got 0 ms");
+    EXPECT_EQ(error_of(head + "    w: 0.01\n"),
+              "test.yaml:16:5: modulators.astro: a nalsm_astrocyte reads at least one population: "
+              "give excite (spikes count +1) and/or inhibit (spikes count -1)");
+    EXPECT_EQ(error_of(base + "modulators:\n  astro: {type: astrocyte, excite: exc}\n"),
+              "test.yaml:15:17: modulators.astro.type must be one of: volume_transmitter, "
+              "nalsm_astrocyte; got 'astrocyte'");
+}

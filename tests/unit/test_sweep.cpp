@@ -462,7 +462,8 @@ TEST(sweep_slurm, the_script_runs_one_point_per_task_and_asks_for_the_warning_si
          {"#SBATCH --array=0-3,5%2", "#SBATCH --job-name=glia-scan", "#SBATCH --signal=B:USR1@120",
           "#SBATCH --cpus-per-task=4", "#SBATCH --chdir=/home/me/work", "#SBATCH --partition=short",
           "#SBATCH --time=01:00:00", "#SBATCH --mem=2G", "#SBATCH --account=lab",
-          "#SBATCH --qos=low", "#SBATCH --constraint=avx2"}) {
+          "#SBATCH --qos=low", "#SBATCH --constraint=avx2", "#SBATCH --requeue",
+          "#SBATCH --open-mode=append"}) {
         EXPECT_THAT(s, HasSubstr(line + "\n"));
     }
     EXPECT_THAT(s, HasSubstr("#SBATCH --output=" + dir + "/slurm/%A_%a.out\n"));
