@@ -66,6 +66,7 @@ def median(rows, key):
 
 
 def main():
+    global GLIA
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("cases", nargs="*", help=f"any of {', '.join(CASES)} (default: all)")
     ap.add_argument("--repeats", type=int, default=3)
@@ -73,9 +74,11 @@ def main():
     ap.add_argument("--brian2", action="store_true", help="also run Brian2 standalone (1 thread) where a script exists")
     ap.add_argument("--quick", action="store_true", help="short durations")
     ap.add_argument("--json", help="write every raw figure here")
+    ap.add_argument("--glia", default=GLIA, help=f"the executable to measure (default: {GLIA})")
     args = ap.parse_args()
-    if not os.path.exists(GLIA):
-        sys.exit(f"{GLIA} not found: build first (bash tools/setup.sh)")
+    if not os.path.exists(args.glia):
+        sys.exit(f"{args.glia} not found: build first (bash tools/setup.sh)")
+    GLIA = args.glia
     args.cases = args.cases or list(CASES)
     for c in args.cases:
         if c not in CASES:
