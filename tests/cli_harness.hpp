@@ -1,11 +1,18 @@
 #pragma once
 // Running the glia executable from integration tests: its exit code and its output (stdout and
-// stderr together). GLIA_EXECUTABLE is the path CMake gives the test target.
+// stderr together), and a scratch directory per test. GLIA_EXECUTABLE is the path CMake gives
+// the test target.
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <utility>
+
+#include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace glia::test {
 
@@ -34,5 +41,32 @@ inline cli_result run_shell(const std::string& command) {
 inline cli_result run_glia(const std::string& args) {
     return run_shell(std::string(GLIA_EXECUTABLE) + " " + args);
 }
+
+// A scratch directory per test, <tmp>/glia_<prefix>_<pid>_<test name>, removed afterwards.
+class scratch_test: public testing::Test {
+protected:
+    explicit scratch_test(std::string prefix = "test"): prefix_(std::move(prefix)) {}
+
+    void SetUp() override {
+        const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+        dir_ = std::filesystem::temp_directory_path() /
+               ("glia_" + prefix_ + "_" + std::to_string(getpid()) + "_" + info->name());
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    std::string write(const std::string& name, const std::string& text) const {
+        const std::filesystem::path p = dir_ / name;
+        std::ofstream(p) << text;
+        return p.string();
+    }
+    std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+    std::filesystem::path dir_;
+
+private:
+    std::string prefix_;
+};
 
 }  // namespace glia::test

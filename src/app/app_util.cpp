@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <glia/text.hpp>
 #include <glia/version_info.hpp>
@@ -47,6 +48,17 @@ io::reservoir_provenance provenance_of(const std::string& kind, const std::strin
     p.started = now_iso8601();
     p.seed = seed;
     return p;
+}
+
+std::unique_ptr<runtime::monitor> start_monitor(const runtime::monitor_options& options,
+                                                std::atomic<bool>& stop, spdlog::logger& log) {
+    auto m = std::make_unique<runtime::monitor>(options, &stop);
+    log.info("monitor: {} (stop token: {})", m->url(), m->token());
+    if (!m->loopback()) {
+        log.warn("monitor: {} is not a loopback address: whoever reaches it sees the run",
+                 options.host);
+    }
+    return m;
 }
 
 }  // namespace glia::app

@@ -1,10 +1,15 @@
 #pragma once
-// Small helpers the glia commands share: provenance and human-readable durations.
+// Small helpers the glia commands share: provenance, human-readable durations, --monitor.
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include <spdlog/logger.h>
+
 #include "io/reservoir_output.hpp"
+#include "runtime/monitor.hpp"
 
 namespace glia::app {
 
@@ -16,5 +21,11 @@ std::string format_duration(double s);  // glia::format_duration (include/glia/t
 io::reservoir_provenance provenance_of(const std::string& kind, const std::string& config_text,
                                        const std::string& source_path,
                                        const std::string& command_line, std::uint64_t seed);
+
+// --monitor (docs/monitor.md): the monitor serving on `options` (glia::error if the address
+// cannot be bound), its URL and stop token logged ("monitor: URL (stop token: TOKEN)"), a
+// warning when it is not on a loopback address. An authorised POST /stop sets `stop`.
+std::unique_ptr<runtime::monitor> start_monitor(const runtime::monitor_options& options,
+                                                std::atomic<bool>& stop, spdlog::logger& log);
 
 }  // namespace glia::app

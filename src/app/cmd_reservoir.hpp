@@ -18,6 +18,7 @@ struct reservoir_run_options {
     int threads = 0;     // 0: the file's `threads`, else all cores
     bool progress = true;
     bool resume = false;  // continue the interrupted run whose output is `output`
+    std::string monitor;  // --monitor HOST:PORT (docs/monitor.md); empty: no monitor
     std::string command_line;
 };
 

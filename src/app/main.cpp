@@ -232,10 +232,10 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         return glia::app::cmd_run_timeseries(to, log);
     }
     if (kind == "nalsm") {
-        if (opt.partitions > 0 || !opt.monitor.empty() || !opt.stats.empty()) {
-            throw glia::error("--partitions, --monitor and --stats are for network experiments; "
-                              "a reservoir experiment (experiment: nalsm) writes its figures to "
-                              "/metrics of its output file");
+        if (opt.partitions > 0 || !opt.stats.empty()) {
+            throw glia::error("--partitions and --stats are for network experiments; a reservoir "
+                              "experiment (experiment: nalsm) writes its figures to /metrics of "
+                              "its output file");
         }
         glia::app::reservoir_run_options ro;
         ro.file = opt.file;
@@ -244,6 +244,7 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         ro.threads = opt.threads;
         ro.progress = opt.progress;
         ro.resume = opt.resume;
+        ro.monitor = opt.monitor;
         ro.command_line = opt.command_line;
         return glia::app::cmd_run_reservoir(ro, log);
     }
@@ -332,12 +333,7 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     // the file's sinks, so destroyed after them: its last message reports the closed file.
     std::unique_ptr<glia::runtime::monitor> monitor;
     if (monitor_options) {
-        monitor = std::make_unique<glia::runtime::monitor>(*monitor_options, &stop);
-        log->info("monitor: {} (stop token: {})", monitor->url(), monitor->token());
-        if (!monitor->loopback()) {
-            log->warn("monitor: {} is not a loopback address: whoever reaches it sees the run",
-                      monitor_options->host);
-        }
+        monitor = glia::app::start_monitor(*monitor_options, stop, *log);
     }
     glia::io::hdf5_sink file_sink(spec.output.path, prov, checkpoint.sink_options());
     glia::runtime::async_sink sink(file_sink,

@@ -31,7 +31,7 @@ std::span<const float> row(const liquid& net, const encoded_samples& samples, st
 init_result initialize(const liquid& net, const model_params& params,
                        const astrocyte_layout& layout, const encoded_samples& train,
                        const init_params& init, std::uint64_t seed, const std::atomic<bool>* stop,
-                       const progress_callback& progress) {
+                       const init_progress& progress) {
     check_samples(net, train);
     init_result result;
     result.weights = net.weight;
@@ -69,11 +69,11 @@ init_result initialize(const liquid& net, const model_params& params,
             static_cast<float>(static_cast<double>(out.liquid_spikes) * per_rate));
         result.samples_done = q + 1;
         if (progress && (q + 1) % 500 == 0) {
-            progress(q + 1, init.samples);
+            progress(result, init.samples);
         }
     }
     if (progress) {
-        progress(result.samples_done, init.samples);
+        progress(result, init.samples);
     }
     return result;
 }

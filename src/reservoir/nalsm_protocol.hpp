@@ -39,8 +39,6 @@ struct init_params {
     bool shuffle = true;          // random order (seeded); false: rows in order
 };
 
-// Progress of a phase: samples done of total. Called from the calling thread only.
-using progress_callback = std::function<void(std::size_t done, std::size_t total)>;
 
 struct init_result {
     std::vector<float> weights;      // W_INI
@@ -49,13 +47,18 @@ struct init_result {
     std::size_t samples_done = 0;    // < samples when stopped
 };
 
+// Progress of phase A: the result so far (samples_done presentations, final_a and liquid_rate
+// up to the latest; weights not yet W_INI) and the presentations planned. Called from the
+// calling thread only, every 500 presentations and at the end.
+using init_progress = std::function<void(const init_result& so_far, std::size_t total)>;
+
 // Phase A. Presentation q uses row order[q % rows] of `train`, where order is a random
 // permutation (stream::reservoir entity 7) or the identity. Checks `stop` between samples.
 init_result initialize(const liquid& net, const model_params& params,
                        const astrocyte_layout& layout, const encoded_samples& train,
                        const init_params& init, std::uint64_t seed,
                        const std::atomic<bool>* stop = nullptr,
-                       const progress_callback& progress = {});
+                       const init_progress& progress = {});
 
 struct feature_params {
     std::size_t steps = 250;  // ms per sample

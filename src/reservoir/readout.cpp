@@ -414,7 +414,7 @@ softmax_result train_softmax_readout(const labelled_features& train,
             out.stopped_early = epoch < p.max_epochs;
             break;
         }
-        if (p.on_epoch && !p.on_epoch(epoch, val_acc)) {
+        if (p.on_epoch && !p.on_epoch(epoch, val_acc, train_acc)) {
             out.stopped_early = epoch < p.max_epochs;
             break;
         }

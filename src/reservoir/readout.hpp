@@ -86,9 +86,10 @@ struct softmax_params {
     // Evaluate the whole training set after every epoch (NALSM does) for train_curve; off saves
     // about a quarter of the time, and train_accuracy is then evaluated at the best epoch only.
     bool record_train_curve = true;
-    // Called after every epoch with (epoch, its validation accuracy); returning false stops the
-    // training there (the result is then the best epoch so far). For progress and Ctrl-C.
-    std::function<bool(std::size_t, double)> on_epoch;
+    // Called after every epoch with (epoch, its validation accuracy, its training accuracy: NaN
+    // without record_train_curve); returning false stops the training there (the result is
+    // then the best epoch so far). For progress, the monitor and Ctrl-C.
+    std::function<bool(std::size_t, double, double)> on_epoch;
 };
 
 struct softmax_result {

@@ -22,26 +22,10 @@ namespace glia::test {
 
 namespace fs = std::filesystem;
 
-// A scratch directory per test, removed afterwards.
-class scratch_test: public testing::Test {
+// A scratch directory per test (cli_harness.hpp), named glia_sweep_*.
+class sweep_scratch_test: public scratch_test {
 protected:
-    void SetUp() override {
-        const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-        dir_ = fs::temp_directory_path() /
-               ("glia_sweep_" + std::to_string(getpid()) + "_" + info->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-
-    std::string write(const std::string& name, const std::string& text) const {
-        const fs::path p = dir_ / name;
-        std::ofstream(p) << text;
-        return p.string();
-    }
-    std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-    fs::path dir_;
+    sweep_scratch_test(): scratch_test("sweep") {}
 };
 
 // 100 neurons driven by Poisson input, a few hundred spikes in `duration`: each point runs in

@@ -33,25 +33,9 @@ namespace {
 using glia::test::cli_result;
 using glia::test::run_glia;
 
-class cli: public testing::Test {
+class cli: public glia::test::scratch_test {
 protected:
-    void SetUp() override {
-        const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-        dir_ = fs::temp_directory_path() /
-               ("glia_cli_" + std::to_string(getpid()) + "_" + info->name());
-        fs::remove_all(dir_);
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-
-    std::string write(const std::string& name, const std::string& text) const {
-        const fs::path p = dir_ / name;
-        std::ofstream(p) << text;
-        return p.string();
-    }
-    std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-    fs::path dir_;
+    cli(): scratch_test("cli") {}
 };
 
 // A small network with every section: 2 populations, 2 projections, a Poisson input, a report.

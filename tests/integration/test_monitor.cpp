@@ -3,7 +3,9 @@
 // the connection limit, an event-stream client that never reads, shutdown) and fed by a real
 // simulation. End to end, the glia executable with --monitor: status and stream against the
 // output file, POST /stop, bad addresses, no thread and no socket without --monitor, hostile
-// clients against the run's speed, and the page in headless Chromium.
+// clients against the run's speed, and the page in headless Chromium. A NALSM reservoir run
+// with --monitor: its phases, samples and accuracies against the output file, POST /stop (needs
+// Fashion-MNIST: skipped without it, unless GLIA_REQUIRE_DATA=1).
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -35,6 +38,7 @@
 
 #include "io/config_yaml.hpp"
 #include "io/hdf5_reader.hpp"
+#include "io/reservoir_output.hpp"
 #include "runtime/monitor.hpp"
 #include "runtime/tee_sink.hpp"
 #include "spec_harness.hpp"
@@ -1300,4 +1304,208 @@ TEST_F(monitor_cli, browser_page_draws_the_astrocyte_trace_when_published) {
     EXPECT_THAT(b.get<std::string>("astro_legend"), HasSubstr("ca_uM = "));
     EXPECT_THAT(b.get<std::string>("reservoir"), HasSubstr("\"trained\""));
     EXPECT_GT(b.get<long>("drawn"), r.get<long>("first.drawn"));
+}
+
+// --- a NALSM reservoir run (experiment: nalsm) with --monitor ---
+
+namespace {
+
+constexpr const char* fashion_dir = "/usr/share/datasets/fashion-mnist";
+
+// As test_reservoir_cli.cpp: skipped without Fashion-MNIST, a failure with GLIA_REQUIRE_DATA=1.
+class monitor_reservoir: public monitor_cli {
+protected:
+    void SetUp() override {
+        if (!fs::exists(fs::path(fashion_dir) / "train-images-idx3-ubyte.gz")) {
+            const char* v = std::getenv("GLIA_REQUIRE_DATA");
+            if (v != nullptr && std::string(v) == "1") {
+                FAIL() << "GLIA_REQUIRE_DATA=1 but Fashion-MNIST is not at " << fashion_dir
+                       << " (Debian package dataset-fashion-mnist)";
+            }
+            GTEST_SKIP() << "Fashion-MNIST is not installed at " << fashion_dir;
+        }
+        monitor_cli::SetUp();
+    }
+
+    static std::string tiny_config() {
+        return std::string(GLIA_SOURCE_DIR) + "/configs/nalsm_tiny.yaml";
+    }
+};
+
+}  // namespace
+
+// configs/nalsm_tiny.yaml (phase A 600 x 20 ms, phase B 1000 x 100 ms) on one thread: /status
+// polled and the event stream read during the run; phase B's samples advance, the phase
+// changes, and the last message (complete) holds the file's samples, accuracies and figures.
+TEST_F(monitor_reservoir, status_follows_the_phases_and_ends_with_the_file_s_figures) {
+    const std::string out = path("tiny.h5");
+    glia_process glia({"run", tiny_config(), "-o", out, "--monitor", "127.0.0.1:0", "--threads",
+                       "1", "--no-progress"},
+                      path("log"));
+    ASSERT_TRUE(glia.wait_for_monitor()) << glia.log();
+    auto stream = event_stream(glia.port);
+    std::vector<ptree> polled;
+    while (glia.running()) {
+        const reply r = get(glia.port, "/status");
+        if (r.status == 200) {
+            polled.push_back(parse_json(r.body));
+        }
+        stream->read_until([](const std::string&) { return false; }, 20ms);
+    }
+    EXPECT_TRUE(stream->closed_within(5s));
+    ASSERT_EQ(glia.wait(), 0) << glia.log();
+    std::vector<ptree> streamed;
+    for (const auto& e: events_in(stream->data())) {
+        streamed.push_back(parse_json(e).get_child("status"));
+    }
+    ASSERT_GE(polled.size() + streamed.size(), 3u) << "the run was too short to watch";
+    ASSERT_FALSE(streamed.empty());
+
+    // The run's steps: 600 x 20 + 1000 x 100 steps of 1 ms.
+    const glia::step_t n_steps = 600 * 20 + 1000 * 100;
+    std::set<std::size_t> samples_in_b;
+    std::vector<std::string> phases;  // in the stream's order
+    for (const auto* statuses: {&polled, &streamed}) {
+        glia::step_t step = 0;
+        for (const auto& st: *statuses) {
+            if (st.get<std::string>("status") == "starting") {  // dataset and liquid
+                EXPECT_EQ(st.get<std::string>("reservoir"), "null");
+                continue;
+            }
+            EXPECT_EQ(st.get<glia::step_t>("n_steps"), n_steps);
+            EXPECT_EQ(st.get<double>("dt_ms"), 1.0);
+            const ptree& res = st.get_child("reservoir");
+            const std::string phase = res.get<std::string>("phase");
+            if (statuses == &streamed && (phases.empty() || phases.back() != phase)) {
+                phases.push_back(phase);
+            }
+            const auto done = res.get<std::size_t>("samples_done");
+            if (phase == "B") {
+                EXPECT_EQ(res.get<std::size_t>("samples_total"), 1000u);
+                // Phase A is done; each sample of phase B is 100 steps (the progress can be
+                // handed over to the server one call before the section).
+                EXPECT_GE(st.get<glia::step_t>("step"), 600 * 20 + 100 * static_cast<long>(done));
+                if (done > 0) {  // before the first block: null
+                    EXPECT_GT(res.get<double>("liquid_rate_hz"), 0);
+                }
+                EXPECT_GE(st.get<double>("astrocytes.A"), 0);  // phase A's last, then B's
+                samples_in_b.insert(done);
+            }
+            EXPECT_GE(st.get<glia::step_t>("step"), step);
+            step = st.get<glia::step_t>("step");
+        }
+    }
+    // At least two different points in phase B were seen, then the readouts.
+    EXPECT_GE(samples_in_b.size(), 2u) << glia.log();
+    ASSERT_GE(phases.size(), 2u);
+    EXPECT_EQ(phases.back(), "readout");
+    EXPECT_NE(std::find(phases.begin(), phases.end(), "B"), phases.end());
+
+    const glia::io::reservoir_summary file = glia::io::read_reservoir_summary(out);
+    ASSERT_EQ(file.status, "completed");
+    std::uint64_t samples = 0;
+    for (const auto& part: file.parts) {
+        samples += part.samples_done;
+    }
+    const ptree& last = streamed.back();
+    EXPECT_EQ(last.get<std::string>("status"), "complete");
+    EXPECT_EQ(last.get<glia::step_t>("step"), n_steps);
+    EXPECT_EQ(last.get<double>("progress"), 1.0);
+    const ptree& res = last.get_child("reservoir");
+    EXPECT_EQ(res.get<std::string>("phase"), "readout");
+    EXPECT_EQ(res.get<std::uint64_t>("samples_done"), samples);
+    EXPECT_EQ(res.get<std::uint64_t>("samples_total"), samples);
+    EXPECT_EQ(res.get<double>("accuracy_test"), file.metric("accuracy_test"));
+    EXPECT_EQ(res.get<std::string>("accuracy_test_readout"), "softmax");
+    EXPECT_EQ(res.get<double>("softmax.accuracy_test"), file.metric("softmax_accuracy_test"));
+    EXPECT_EQ(res.get<double>("softmax.accuracy_validation"),
+              file.metric("softmax_accuracy_validation"));
+    EXPECT_EQ(res.get<double>("softmax.best_epoch"), file.metric("softmax_best_epoch"));
+    EXPECT_EQ(res.get<double>("softmax.epochs_run"), file.metric("softmax_epochs_run"));
+    EXPECT_EQ(res.get<double>("ridge.accuracy_test"), file.metric("ridge_accuracy_test"));
+    EXPECT_EQ(res.get<double>("ridge.lambda"), file.metric("ridge_lambda"));
+    EXPECT_EQ(res.get<double>("branching_factor"), file.metric("branching_factor"));
+    EXPECT_DOUBLE_EQ(res.get<double>("liquid_rate_hz"), file.metric("liquid_rate_hz"));
+    EXPECT_GT(last.get<std::uint64_t>("spikes"), 0u);
+    EXPECT_GE(last.get<double>("astrocytes.A"), 0);
+}
+
+// POST /stop with the token, during phase B: exit code 3 and a readable file holding the
+// finished blocks, as after Ctrl-C.
+TEST_F(monitor_reservoir, stop_ends_the_run_like_ctrl_c) {
+    const std::string out = path("tiny.h5");
+    glia_process glia({"run", tiny_config(), "-o", out, "--monitor", "127.0.0.1:0", "--threads",
+                       "1", "--no-progress", "--set", "dataset.limit.train=5000", "--set",
+                       "readout.method=ridge"},
+                      path("log"));
+    ASSERT_TRUE(glia.wait_for_monitor()) << glia.log();
+    ASSERT_TRUE(eventually(
+        [&] {
+            const reply r = get(glia.port, "/status");
+            if (r.status != 200) {
+                return false;
+            }
+            const ptree st = parse_json(r.body);
+            return st.get<std::string>("status") == "running" &&
+                   st.get<std::string>("reservoir.phase") == "B" &&
+                   st.get<std::size_t>("reservoir.samples_done") > 0;
+        },
+        60s))
+        << glia.log();
+    EXPECT_EQ(post_stop(glia.port, "", "").status, 403);
+    EXPECT_EQ(post_stop(glia.port, "", glia.token).status, 202);
+    EXPECT_EQ(glia.wait(), 3) << glia.log();
+    EXPECT_THAT(glia.log(), HasSubstr("stopped from the monitor during phase B; " + out +
+                                      " holds everything finished so far"));
+    const glia::io::reservoir_summary file = glia::io::read_reservoir_summary(out);
+    EXPECT_EQ(file.status, "interrupted");
+    ASSERT_FALSE(file.parts.empty());
+    EXPECT_EQ(file.parts[0].name, "train");
+    EXPECT_GT(file.parts[0].samples_done, 0u);
+    EXPECT_LT(file.parts[0].samples_done, 5000u);
+    EXPECT_EQ(glia::io::read_reservoir_features(out, "train").size(),
+              file.parts[0].samples_done * file.parts[0].width);
+}
+
+TEST_F(monitor_reservoir, a_bad_address_is_a_user_error_and_writes_nothing) {
+    const std::string out = path("tiny.h5");
+    glia_process bad({"run", tiny_config(), "-o", out, "--monitor", "example.org:80"},
+                     path("log"));
+    EXPECT_EQ(bad.wait(), 1);
+    EXPECT_THAT(bad.log(), HasSubstr("--monitor 'example.org:80': 'example.org' is not a numeric "
+                                     "IP address"));
+    EXPECT_FALSE(fs::exists(out));
+}
+
+// The page of a reservoir run in headless Chromium, during phase B: the astrocyte trace (A)
+// is drawn, the reservoir card shows the phase; the raster stays empty.
+TEST_F(monitor_reservoir, browser_page_shows_the_phase_and_the_astrocyte_trace) {
+    if (!have_chromium()) {
+        GTEST_SKIP() << "no chromium/chromedriver (Debian packages chromium, chromium-driver)";
+    }
+    glia_process glia({"run", tiny_config(), "-o", path("tiny.h5"), "--monitor", "127.0.0.1:0",
+                       "--threads", "1", "--no-progress", "--set", "dataset.limit.train=30000",
+                       "--set", "protocol.block=50"},
+                      path("log"));
+    ASSERT_TRUE(glia.wait_for_monitor()) << glia.log();
+    ASSERT_TRUE(eventually(
+        [&] {
+            const reply r = get(glia.port, "/status");
+            return r.status == 200 &&
+                   parse_json(r.body).get<std::string>("reservoir.phase", "") == "B";
+        },
+        60s))
+        << glia.log();
+    const ptree r = browse(glia.port, "monitor_reservoir.png");
+    EXPECT_EQ(post_stop(glia.port, "", glia.token).status, 202);
+    EXPECT_EQ(glia.wait(), 3) << glia.log();
+    ASSERT_FALSE(r.empty());
+    const ptree& b = r.get_child("second");
+    EXPECT_EQ(b.get<std::string>("state"), "running");
+    EXPECT_EQ(b.get<std::string>("astro_hidden"), "false");
+    EXPECT_GT(b.get<long>("astro_ink"), 0);
+    EXPECT_THAT(b.get<std::string>("astro_legend"), HasSubstr("A = "));
+    EXPECT_THAT(b.get<std::string>("reservoir"), HasSubstr("\"phase\": \"B\""));
+    EXPECT_THAT(b.get<std::string>("reservoir"), HasSubstr("\"samples_per_s\""));
+    EXPECT_EQ(b.get<long>("drawn"), 0);  // no spikes streamed
 }

@@ -116,7 +116,7 @@ const std::string two_points = "sweep:\n"
                                "  name: two\n"
                                "  repeats: 2\n";
 
-class sweep_cli: public glia::test::scratch_test {};
+class sweep_cli: public glia::test::sweep_scratch_test {};
 
 }  // namespace
 

@@ -39,10 +39,10 @@ bool slurm_required() {
     return v != nullptr && std::string(v) == "1";
 }
 
-class slurm_cluster: public glia::test::scratch_test {
+class slurm_cluster: public glia::test::sweep_scratch_test {
 protected:
     void SetUp() override {
-        scratch_test::SetUp();
+        sweep_scratch_test::SetUp();
         if (geteuid() != 0) {
             if (slurm_required()) {
                 FAIL() << "GLIA_REQUIRE_SLURM=1, but the SLURM tests need root";
@@ -75,7 +75,7 @@ protected:
                 fs::remove_all(cluster_);  // kept after a failure: its log/ says why
             }
         }
-        scratch_test::TearDown();
+        sweep_scratch_test::TearDown();
     }
 
     // Waits until the job has left the queue; false after `timeout`.
