@@ -2,6 +2,7 @@
 // Small helpers the glia commands share: provenance, human-readable durations, --monitor.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,6 +17,11 @@ namespace glia::app {
 std::string host_name();
 std::string now_iso8601();              // local time with its UTC offset
 std::string format_duration(double s);  // glia::format_duration (include/glia/text.hpp)
+
+// Wall time since t0 [s].
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 // /run provenance of a reservoir experiment's output file, stamped now.
 io::reservoir_provenance provenance_of(const std::string& kind, const std::string& config_text,

@@ -34,10 +34,6 @@ using clock_type = std::chrono::steady_clock;
 
 constexpr std::uint32_t entity_input_neurons = 32;  // stream::reservoir (rng.hpp)
 
-double seconds_since(clock_type::time_point t0) {
-    return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
 // The network of the experiment, with the input devices added, the state populations
 // recorded and the duration set to the series.
 struct driven_network {

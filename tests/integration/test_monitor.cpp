@@ -1372,6 +1372,11 @@ TEST_F(monitor_reservoir, status_follows_the_phases_and_ends_with_the_file_s_fig
                 EXPECT_EQ(st.get<std::string>("reservoir"), "null");
                 continue;
             }
+            // The status turns "running" when the run begins; its first "reservoir" section
+            // follows with the next hand-over (the engine never waits for the server).
+            if (st.get<std::string>("reservoir") == "null") {
+                continue;
+            }
             EXPECT_EQ(st.get<glia::step_t>("n_steps"), n_steps);
             EXPECT_EQ(st.get<double>("dt_ms"), 1.0);
             const ptree& res = st.get_child("reservoir");
@@ -1447,8 +1452,8 @@ TEST_F(monitor_reservoir, stop_ends_the_run_like_ctrl_c) {
             }
             const ptree st = parse_json(r.body);
             return st.get<std::string>("status") == "running" &&
-                   st.get<std::string>("reservoir.phase") == "B" &&
-                   st.get<std::size_t>("reservoir.samples_done") > 0;
+                   st.get<std::string>("reservoir.phase", "") == "B" &&
+                   st.get<std::size_t>("reservoir.samples_done", 0) > 0;
         },
         60s))
         << glia.log();
