@@ -217,7 +217,8 @@ readout_features readout_view(const part& p, std::size_t width, std::size_t n_li
     return r;
 }
 
-void write_classification(io::reservoir_file& out, const std::string& prefix,
+// The test set's confusion matrix and per-class accuracy: into /metrics, and to the log.
+void write_classification(io::reservoir_file& out, spdlog::logger& log, const std::string& prefix,
                           std::span<const std::uint8_t> predicted,
                           std::span<const std::uint8_t> truth, std::size_t n_classes) {
     const res::confusion_matrix m = res::confusion(predicted, truth, n_classes);
@@ -226,6 +227,24 @@ void write_classification(io::reservoir_file& out, const std::string& prefix,
     const std::vector<double> per_class = res::per_class_accuracy(m);
     const std::vector<std::size_t> dim1 = {n_classes};
     out.metric_array(prefix + "_per_class_accuracy_test", per_class, dim1);
+    std::string classes;
+    for (std::size_t c = 0; c < n_classes; ++c) {
+        classes += fmt::format(" {}: {:.1f}", c, 100 * per_class[c]);
+    }
+    log.info("{} per-class test accuracy [%]:{}", prefix, classes);
+    std::string matrix = fmt::format("{} confusion matrix (test; rows: true class, columns: "
+                                     "predicted)\n      ",
+                                     prefix);
+    for (std::size_t p = 0; p < n_classes; ++p) {
+        matrix += fmt::format("{:>6}", p);
+    }
+    for (std::size_t t = 0; t < n_classes; ++t) {
+        matrix += fmt::format("\n{:>6}", t);
+        for (std::size_t p = 0; p < n_classes; ++p) {
+            matrix += fmt::format("{:>6}", m.at(t, p));
+        }
+    }
+    log.info("{}", matrix);
 }
 
 }  // namespace
@@ -502,13 +521,14 @@ int cmd_run_reservoir(const reservoir_run_options& opt,
         out.metric("ridge_accuracy_test", r.test_accuracy);
         out.metric("ridge_lambda", r.lambda);
         out.metric("ridge_seconds", ridge_s);
-        if (!parts[2].labels.empty()) {
-            write_classification(out, "ridge", r.test_predictions, parts[2].labels, n_classes);
-        }
         log->info("ridge readout: test accuracy {:.2f} % (validation {:.2f} %, train {:.2f} %, "
                   "lambda {}) in {}",
                   100 * r.test_accuracy, 100 * r.validation_accuracy, 100 * r.train_accuracy,
                   r.lambda, format_duration(ridge_s));
+        if (!parts[2].labels.empty()) {
+            write_classification(out, *log, "ridge", r.test_predictions, parts[2].labels,
+                                 n_classes);
+        }
         view.result("ridge", fmt::format("{{\"accuracy_train\":{},\"accuracy_validation\":{},"
                                          "\"accuracy_test\":{},\"lambda\":{}}}",
                                          reservoir_view::number(r.train_accuracy),
@@ -548,13 +568,14 @@ int cmd_run_reservoir(const reservoir_run_options& opt,
         out.metric_array("softmax_validation_curve", r.validation_curve, dim);
         out.metric_array("softmax_test_curve", r.test_curve, dim);
         out.metric_array("softmax_loss_curve", r.loss_curve, dim);
-        if (!parts[2].labels.empty()) {
-            write_classification(out, "softmax", r.test_predictions, parts[2].labels, n_classes);
-        }
         log->info("softmax readout (NALSM): test accuracy {:.2f} % at the best validation epoch "
                   "{} of {} (validation {:.2f} %, train {:.2f} %) in {}",
                   100 * r.test_accuracy, r.best_epoch, r.epochs_run, 100 * r.validation_accuracy,
                   100 * r.train_accuracy, format_duration(softmax_s));
+        if (!parts[2].labels.empty()) {
+            write_classification(out, *log, "softmax", r.test_predictions, parts[2].labels,
+                                 n_classes);
+        }
         view.result("softmax",
                     fmt::format("{{\"accuracy_train\":{},\"accuracy_validation\":{},"
                                 "\"accuracy_test\":{},\"best_epoch\":{},\"epochs_run\":{}}}",

@@ -78,6 +78,10 @@ TEST_F(reservoir_cli, tiny_fashion_run_is_far_above_chance_and_complete) {
     const cli_result r = run_glia("run " + tiny_config() + " -o " + out + " --no-progress");
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_THAT(r.out, HasSubstr("test accuracy"));
+    // The per-class accuracy and the confusion matrix are printed too, not only stored.
+    EXPECT_THAT(r.out, HasSubstr("softmax per-class test accuracy [%]: 0: "));
+    EXPECT_THAT(r.out, HasSubstr("ridge confusion matrix (test; rows: true class, columns: "
+                                 "predicted)"));
     const glia::io::reservoir_summary s = glia::io::read_reservoir_summary(out);
     EXPECT_EQ(s.status, "completed");
     ASSERT_EQ(s.parts.size(), 3U);
