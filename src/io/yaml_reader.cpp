@@ -81,15 +81,17 @@ yaml_reader::yaml_reader(const std::string& text, std::string file,
         for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
             walked = key_path(walked, keys[i]);
             const YAML::Node& const_parent = parent;
-            YAML::Node next = const_parent[keys[i]];
-            if (!next.IsDefined()) {
-                // A section the file leaves out: create it.
+            const YAML::Node existing = const_parent[keys[i]];
+            if (!existing.IsDefined()) {
+                // A section the file leaves out: create it. (`existing` is then an invalid
+                // node, which cannot be assigned to: issue 6, `--set dataset.limit.train=600`
+                // on a file without dataset.limit was an internal error.)
                 parent[keys[i]] = YAML::Node(YAML::NodeType::Map);
-                next = parent[keys[i]];
-            } else if (!next.IsMap()) {
+            } else if (!existing.IsMap()) {
                 throw error("--set " + o + ": '" + walked + "' is not a map in the file (it is " +
-                            shown(next) + ")");
+                            shown(existing) + ")");
             }
+            YAML::Node next = parent[keys[i]];
             parent.reset(next);
         }
         parent[keys.back()] = value;

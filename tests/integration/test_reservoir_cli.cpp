@@ -176,6 +176,22 @@ TEST_F(reservoir_cli, broken_files_give_located_errors_and_no_output) {
     EXPECT_THAT(v.out, HasSubstr("ok (NALSM reservoir: liquid 6 x 6 x 6 = 216 neurons"));
 }
 
+// Regression (found while measuring issue 6): --set of a key under a section the file leaves
+// out (nalsm8000_fashion.yaml has no dataset.limit) was an internal error, exit 2.
+TEST_F(reservoir_cli, set_creates_sections_the_file_leaves_out) {
+    const std::string f = write("small.yaml", "experiment: nalsm\n"
+                                              "dataset:\n"
+                                              "  format: idx_official\n"
+                                              "  path: /usr/share/datasets/fashion-mnist\n");
+    const cli_result r = run_glia("validate " + f + " --set dataset.limit.train=600 " +
+                                  "--set liquid.grid=[4,4,4] --set readout.softmax.patience=5");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("liquid 4 x 4 x 4 = 64 neurons"));
+    const cli_result bad = run_glia("validate " + f + " --set dataset.path.x=1");
+    EXPECT_EQ(bad.code, 1) << bad.out;
+    EXPECT_THAT(bad.out, HasSubstr("'dataset.path' is not a map in the file"));
+}
+
 TEST_F(reservoir_cli, ctrl_c_leaves_a_readable_file_with_the_finished_blocks) {
     const std::string out = path("interrupted.h5");
     const std::string log = path("log.txt");
