@@ -137,6 +137,15 @@ struct block_args {
     std::span<const std::vector<step_t>> spike_steps;  // spike_source_array: whole population
 };
 
+// The values of column `v` at the block-local indices `local`, as floats (the usual
+// neuron_block::sample of a model whose state is one std::vector<double> per variable).
+inline void sample_column(std::span<const double> v, std::span<const std::uint32_t> local,
+                          std::span<float> out) {
+    for (std::size_t k = 0; k < local.size(); ++k) {
+        out[k] = static_cast<float>(v[local[k]]);
+    }
+}
+
 class neuron_block {
 public:
     virtual ~neuron_block() = default;

@@ -15,6 +15,8 @@
 // Rules process events lazily, at presynaptic deliveries and at periodic sweeps, in the order
 // of their times at the synapse, as NEST does.
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -69,7 +71,30 @@ struct plastic_synapses {
     std::vector<std::uint32_t> slot;           // input slot of each synapse
     std::vector<double> weight;                // initial weights [port weight unit]
     std::vector<neuron_id> target_gid;         // global id of each synapse's target
+
+    // The longest segment delay [steps] (1 without segments).
+    step_t max_delay() const {
+        step_t m = 1;
+        for (std::uint32_t d: segment_delay) {
+            m = std::max<step_t>(m, d);
+        }
+        return m;
+    }
+    // Per synapse, the partition index of its target neuron (for spike_history::spikes).
+    std::vector<std::uint32_t> target_neurons(const slot_map& targets) const {
+        std::vector<std::uint32_t> out(slot.size());
+        for (std::size_t i = 0; i < slot.size(); ++i) {
+            out[i] = targets.neuron(slot[i]);
+        }
+        return out;
+    }
 };
+
+// The sweep interval of the pair-based rules: 50 ms in steps (at least one), short enough to
+// keep the post-spike history small, long enough that sweeps cost little.
+inline step_t pair_rule_sweep_interval(double dt) {
+    return std::max<step_t>(1, static_cast<step_t>(std::llround(50.0 / dt)));
+}
 
 struct plastic_block_args {
     const model_info& info;           // the rule's parameters as a model_info (params only)

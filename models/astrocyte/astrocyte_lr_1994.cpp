@@ -140,10 +140,7 @@ public:
 
     void sample(std::size_t var, std::span<const std::uint32_t> local,
                 std::span<float> out) const override {
-        const auto& v = column(var);
-        for (std::size_t k = 0; k < local.size(); ++k) {
-            out[k] = static_cast<float>(v[local[k]]);
-        }
+        sample_column(column(var), local, out);
     }
 
     double value(std::size_t var, std::uint32_t local) const override { return column(var)[local]; }

@@ -113,9 +113,7 @@ public:
     void sample(std::size_t var, std::span<const std::uint32_t> local,
                 std::span<float> out) const override {
         check_variable(var);
-        for (std::size_t k = 0; k < local.size(); ++k) {
-            out[k] = static_cast<float>(V_m_[local[k]]);
-        }
+        sample_column(V_m_, local, out);
     }
 
     double value(std::size_t var, std::uint32_t local) const override {

@@ -41,21 +41,13 @@ public:
         const double w = p.scalar(w_max);
         lo_ = role_ == excitatory ? 0.0 : -w;
         hi_ = role_ == inhibitory ? 0.0 : w;
-        sweep_interval_ =
-            std::max<step_t>(1, static_cast<step_t>(std::llround(50.0 / args.dt)));
+        sweep_interval_ = pair_rule_sweep_interval(args.dt);
         cutoff_ = static_cast<step_t>(std::ceil(30.0 / -log_d_)) + 1;
-        step_t max_delay = 1;
-        for (std::uint32_t dl: syn_.segment_delay) {
-            max_delay = std::max<step_t>(max_delay, dl);
-        }
-        horizon_ = sweep_interval_ + 2 * max_delay + cutoff_ + 2;
+        horizon_ = sweep_interval_ + 2 * syn_.max_delay() + cutoff_ + 2;
         const std::size_t n_seg = syn_.segment_delay.size();
         y_.assign(n_seg, 0.0);
         last_.assign(n_seg, -1);
-        post_neuron_.resize(syn_.slot.size());
-        for (std::size_t i = 0; i < syn_.slot.size(); ++i) {
-            post_neuron_[i] = args.targets.neuron(syn_.slot[i]);
-        }
+        post_neuron_ = syn_.target_neurons(args.targets);
     }
 
     std::size_t deliver(std::uint32_t k, step_t now, std::span<double> input) override {

@@ -51,19 +51,12 @@ public:
             plus_[k] = std::exp(-static_cast<double>(k) * a.dt / p.scalar(tau_plus));
             minus_[k] = std::exp(-static_cast<double>(k) * a.dt / p.scalar(tau_minus));
         }
-        step_t max_delay = 1;
-        for (std::uint32_t d: syn_.segment_delay) {
-            max_delay = std::max<step_t>(max_delay, d);
-        }
-        horizon_ = interval_ + max_delay + static_cast<step_t>(cutoff) + 4;
+        horizon_ = interval_ + syn_.max_delay() + static_cast<step_t>(cutoff) + 4;
         const std::size_t n_seg = syn_.segment_delay.size();
         last_arrival_.assign(n_seg, no_arrival);
         done_.assign(n_seg, std::numeric_limits<step_t>::min());
         sd_.assign(syn_.slot.size(), 0.0);
-        post_neuron_.resize(syn_.slot.size());
-        for (std::size_t i = 0; i < syn_.slot.size(); ++i) {
-            post_neuron_[i] = a.targets.neuron(syn_.slot[i]);
-        }
+        post_neuron_ = syn_.target_neurons(a.targets);
     }
 
     std::size_t deliver(std::uint32_t k, step_t now, std::span<double> input) override {

@@ -58,16 +58,12 @@ public:
         Wmax_ = p.scalar(Wmax);
         nearest_ = static_cast<int>(p.scalar(pairing)) == nearest;
         const double fraction = p.scalar(dendritic_delay_fraction);
-        sweep_interval_ = std::max<step_t>(1, static_cast<step_t>(std::llround(50.0 / a.dt)));
+        sweep_interval_ = pair_rule_sweep_interval(a.dt);
         // History needed: spikes back to the oldest facilitation bound (a sweep interval plus
         // twice the longest delay) and the trace cut-off for depression.
         const double longest_tau = std::max(tau_plus_, tau_minus_);
         const auto cutoff_steps = static_cast<step_t>(std::ceil(trace_cutoff * longest_tau / a.dt));
-        step_t max_delay = 1;
-        for (std::uint32_t d: syn_.segment_delay) {
-            max_delay = std::max<step_t>(max_delay, d);
-        }
-        horizon_ = sweep_interval_ + 2 * max_delay + cutoff_steps + 2;
+        horizon_ = sweep_interval_ + 2 * syn_.max_delay() + cutoff_steps + 2;
         plus_ = decay_table(tau_plus_, a.dt, static_cast<std::size_t>(cutoff_steps) + 1);
         minus_ = decay_table(tau_minus_, a.dt, static_cast<std::size_t>(cutoff_steps) + 1);
 
@@ -80,10 +76,7 @@ public:
         K_plus_.assign(n_seg, 0.0);
         last_.assign(n_seg, no_spike);
         fac_.assign(n_seg, std::numeric_limits<step_t>::min());
-        post_neuron_.resize(s.slot.size());
-        for (std::size_t i = 0; i < s.slot.size(); ++i) {
-            post_neuron_[i] = a.targets.neuron(s.slot[i]);
-        }
+        post_neuron_ = s.target_neurons(a.targets);
     }
 
     std::size_t deliver(std::uint32_t k, step_t now, std::span<double> input) override {

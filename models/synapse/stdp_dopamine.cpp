@@ -41,21 +41,14 @@ public:
         Wmin_ = p.scalar(Wmin);
         Wmax_ = p.scalar(Wmax);
         tau_s_ = (tau_c_ + tau_n_) / (tau_c_ * tau_n_);
-        sweep_interval_ = std::max<step_t>(1, static_cast<step_t>(std::llround(50.0 / a.dt)));
-        step_t max_delay = 1;
-        for (std::uint32_t d: syn_.segment_delay) {
-            max_delay = std::max<step_t>(max_delay, d);
-        }
-        horizon_ = sweep_interval_ + 2 * max_delay +
+        sweep_interval_ = pair_rule_sweep_interval(a.dt);
+        horizon_ = sweep_interval_ + 2 * syn_.max_delay() +
                    static_cast<step_t>(std::ceil(30.0 * tau_minus_ / a.dt)) + 2;
         const std::size_t n_seg = syn_.segment_delay.size();
         K_plus_.assign(n_seg, 0.0);
         last_.assign(n_seg, 0);
         c_.assign(syn_.slot.size(), 0.0);
-        post_neuron_.resize(syn_.slot.size());
-        for (std::size_t i = 0; i < syn_.slot.size(); ++i) {
-            post_neuron_[i] = a.targets.neuron(syn_.slot[i]);
-        }
+        post_neuron_ = syn_.target_neurons(a.targets);
     }
 
     std::size_t deliver(std::uint32_t k, step_t now, std::span<double> input) override {

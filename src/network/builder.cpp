@@ -1048,6 +1048,17 @@ private:
 // Builds the incoming synapses of one partition in three passes: count the synapses of every
 // source row, fill the rows (regenerating the same draws), then cut every row into delay
 // segments. Peak memory: 12 bytes per synapse, 8 of which remain.
+// The block of population `pop` in partition `part` (populations are contiguous id ranges,
+// partitions too: at most one block each); nullptr if the partition holds none of it.
+const block_slot* block_of(const partition& part, const network& net, const population_rt* pop) {
+    for (const auto& b: part.blocks) {
+        if (&net.populations[b.population] == pop) {
+            return &b;
+        }
+    }
+    return nullptr;
+}
+
 class synapse_builder {
 public:
     synapse_builder(partition& part, const network& net) : part_(part), net_(net) {}
@@ -1237,13 +1248,8 @@ private:
         if (lo >= hi) {
             return;
         }
-        const block_slot* blk = nullptr;
-        for (const auto& b: part_.blocks) {
-            if (b.first_gid == lo) {
-                blk = &b;
-            }
-        }
-        if (blk == nullptr) {
+        const block_slot* blk = block_of(part_, net_, &astro);
+        if (blk == nullptr || blk->first_gid != lo) {
             throw internal_error("synapse_builder: no block for the astrocyte range");
         }
         const std::int64_t a_lo = lo - astro.first_gid;
@@ -1293,13 +1299,8 @@ private:
         if (lo >= hi) {
             return;
         }
-        const block_slot* blk = nullptr;
-        for (const auto& b: part_.blocks) {
-            if (b.first_gid == lo) {
-                blk = &b;
-            }
-        }
-        if (blk == nullptr) {
+        const block_slot* blk = block_of(part_, net_, &tgt);
+        if (blk == nullptr || blk->first_gid != lo) {
             throw internal_error("synapse_builder: no block for the target range");
         }
         const bool same = &src == &tgt;
@@ -1545,12 +1546,7 @@ void build_synapses(partition& part, const network& net, const std::vector<proje
         if (pr.rule == nullptr) {
             continue;
         }
-        const block_slot* blk = nullptr;
-        for (const auto& b: part.blocks) {
-            if (&net.populations[b.population] == pr.target) {
-                blk = &b;
-            }
-        }
+        const block_slot* blk = block_of(part, net, pr.target);
         if (blk == nullptr) {
             continue;  // no target in this partition
         }
@@ -1668,12 +1664,7 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
                 pop = &p;
             }
         }
-        const block_slot* blk = nullptr;
-        for (const auto& b: part.blocks) {
-            if (&net.populations[b.population] == pop) {
-                blk = &b;
-            }
-        }
+        const block_slot* blk = block_of(part, net, pop);
         if (blk == nullptr) {
             continue;  // no target neuron in this partition
         }
