@@ -5,6 +5,9 @@
 #include "models/neuron/iaf_psc_delta.hpp"
 #include "models/neuron/iaf_psc_exp.hpp"
 #include "models/neuron/izhikevich.hpp"
+#include "models/neuron/nalsm_lif.hpp"
+#include "models/modulator/nalsm_astrocyte.hpp"
+#include "models/modulator/volume_transmitter.hpp"
 #include "models/source/poisson_source.hpp"
 #include "models/source/spike_source_array.hpp"
 #include "models/synapse/izhikevich2006.hpp"
@@ -19,6 +22,7 @@ void register_builtin_models(model_registry& registry) {
     registry.add(iaf_psc_exp_model());
     registry.add(iaf_cond_exp_model());
     registry.add(izhikevich_model());
+    registry.add(nalsm_lif_model());
     registry.add(poisson_source_model());
     registry.add(spike_source_array_model());
     registry.add(astrocyte_lr_1994_model());
@@ -26,6 +30,8 @@ void register_builtin_models(model_registry& registry) {
     registry.add(izhikevich2006_model());
     registry.add(stdp_dopamine_model());
     registry.add(astro_stdp_model());
+    registry.add(volume_transmitter_model());
+    registry.add(nalsm_astrocyte_model());
 }
 
 }  // namespace glia::models

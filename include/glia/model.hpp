@@ -38,6 +38,14 @@ struct param_info {
     // Plasticity rules: the value is in the unit of the projection's weights (mV, pA or nS,
     // set by the target's port); dim is then dimension::none.
     bool weight_unit = false;
+    // Plasticity rules: when the projection does not set it, the value of the target
+    // population's parameter of the same name if its model has one (it must then be the same
+    // for every target neuron), else default_value. E.g. astro_stdp's kernel time constant
+    // tau_u follows a nalsm_lif target's.
+    bool from_target = false;
+    // Modulators: values per parameter (a list of this many numbers, or one number for all),
+    // e.g. a nalsm_astrocyte's regions per axis.
+    std::size_t components = 1;
 };
 
 struct variable_info {
@@ -202,6 +210,11 @@ public:
     // draws are keyed by step) save nothing. Throws glia::error on a missing column.
     virtual void save_state(step_t now, state_columns& out) const = 0;
     virtual void load_state(step_t now, const state_columns& in) = 0;
+
+    // ---- Trials (include/glia/trial.hpp). ----
+    // An independent copy of the block, state included: the engine runs several copies of one
+    // network side by side (one per worker), each starting its trials from saved states.
+    virtual std::unique_ptr<neuron_block> clone() const = 0;
 };
 
 // A model: its description, its cross-parameter checks and how to make its blocks.

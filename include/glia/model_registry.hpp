@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <glia/model.hpp>
+#include <glia/modulator.hpp>
 #include <glia/plasticity.hpp>
 
 namespace glia {
@@ -25,9 +26,15 @@ public:
     const synapse_model* find_synapse(std::string_view name) const;
     std::vector<std::string> synapse_names() const;  // canonical names, sorted, with the built-ins
 
+    // Modulator models (nalsm_astrocyte, volume_transmitter, ...).
+    void add(modulator_model model);
+    const modulator_model* find_modulator(std::string_view name) const;
+    std::vector<std::string> modulator_names() const;  // canonical names, sorted
+
 private:
     std::vector<neuron_model> models_;
     std::vector<synapse_model> synapses_;
+    std::vector<modulator_model> modulators_;
 };
 
 }  // namespace glia

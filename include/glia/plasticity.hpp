@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <glia/model.hpp>
+#include <glia/modulator.hpp>
 #include <glia/state_columns.hpp>
 #include <glia/types.hpp>
 
@@ -38,25 +39,12 @@ public:
     virtual std::span<const step_t> spikes(std::uint32_t neuron) const = 0;
 };
 
-// The events of a neuromodulator (NEST's volume transmitter): the times at which it reaches the
-// synapses, in event time (a spike of step n happens at n + 1, plus the modulator's delay), and
-// the amount of each (spike multiplicity, or a scripted value). Appended between epochs by the
-// engine, read by three-factor rules; every event before `complete_until` is present.
-struct modulator_history {
-    std::vector<step_t> times;   // ascending
-    std::vector<double> amounts;
-    step_t complete_until = 0;   // event times < complete_until are all in the history
-    // NALSM astrocytes (modulator type nalsm_astrocyte): level[t] = A during step t (from the
-    // spikes of steps < t), for every t < complete_until = level.size(); times and amounts
-    // stay empty. Empty for other modulators.
-    std::vector<double> level;
-};
-
 // Where a plastic block's synapses point: input slot -> partition neuron index.
 struct slot_map {
     std::size_t input_offset = 0;   // first slot of the target block
     std::size_t n_ports = 1;
     std::size_t neuron_offset = 0;  // partition index of the target block's first neuron
+    std::size_t count = 0;          // neurons in the target block
     std::uint32_t neuron(std::uint32_t slot) const {
         return static_cast<std::uint32_t>((slot - input_offset) / n_ports + neuron_offset);
     }
@@ -99,7 +87,9 @@ inline step_t pair_rule_sweep_interval(double dt) {
 struct plastic_block_args {
     const model_info& info;           // the rule's parameters as a model_info (params only)
     const value_table& params;        // resolved, one value each (rules are homogeneous)
-    plastic_synapses synapses;
+    // The synapses: immutable once built and shared by every copy of the block (trials run
+    // several copies of one network, include/glia/trial.hpp).
+    std::shared_ptr<const plastic_synapses> synapses;
     slot_map targets;
     const spike_history* post = nullptr;  // the partition's spike history
     double dt = 0.1;                      // [ms]
@@ -110,7 +100,9 @@ class plastic_block {
 public:
     virtual ~plastic_block() = default;
 
-    const plastic_synapses& synapses() const { return syn_; }
+    const plastic_synapses& synapses() const { return *syn_; }
+    // Current weights in synapse order (after sweep(now)).
+    std::span<const double> weights() const { return w_; }
 
     // Segment `segment` of a spike emitted in step now - delay reaches the soma in step `now`:
     // apply the rule to its synapses and add their weights to `input`. Returns the synapse count.
@@ -127,26 +119,53 @@ public:
     // Neurons whose spikes the rule needs in the history (all the block's targets, usually).
     virtual bool needs_post_history() const { return true; }
 
-    // Current weights in synapse order (after sweep(now)).
-    virtual std::span<const double> weights() const = 0;
-
     // Steps of history a rule needs behind `now` (the engine keeps at least that much).
     virtual step_t history_horizon() const = 0;
 
+    // ---- Eager rules: updates in the step they belong to, not at the next delivery. ----
+    // A rule whose effect on the targets depends on its weights between presynaptic spikes
+    // (NALSM's synaptic kernel reads the current weight every step) cannot wait for the next
+    // delivery to apply a postsynaptic update. The engine calls an eager block every step:
+    //   begin_step(now, input)      before the calendar bucket of step `now` is walked: the
+    //                               block may add input to its targets' slots;
+    //   post_spikes(now, neurons)   after every block of the partition advanced through step
+    //                               `now`: the partition indices (ascending) of the neurons that
+    //                               spiked in it, all of them (the block picks its targets).
+    virtual bool eager() const { return false; }
+    virtual void begin_step(step_t /*now*/, std::span<double> /*input*/) {}
+    virtual void post_spikes(step_t /*now*/, std::span<const std::uint32_t> /*neurons*/) {}
+
+    // ---- Trials (include/glia/trial.hpp). ----
+    // A trial (one sample of a protocol) starts at step `now`: reset what a sample reset
+    // resets and is not saved state (a synaptic kernel, a learning rate schedule counted from
+    // the trial start). Weights and traces continue as loaded.
+    virtual void begin_trial(step_t /*now*/) {}
+    // An independent copy, state included, reading another partition's spike history and
+    // another copy of the network's modulators; the synapses stay shared.
+    virtual std::unique_ptr<plastic_block> clone(const spike_history* post,
+                                                 const modulator_history* modulator) const = 0;
+
     // Checkpoints (docs/architecture.md, "Checkpoint and resume"): the rule's dynamic state
     // (weights included) between steps, without sweeping first. per_segment: one value per
-    // delay segment, in segment order; per_synapse: one per synapse, in synapse order;
-    // per_block: one value each, the same in every partition (a function of time, such as the
-    // step of the last periodic update). The engine keys segments by (source, delay) and
-    // synapses by their canonical order, so the state loads into another partitioning.
+    // delay segment, in segment order; per_synapse: one per synapse, in synapse order (the
+    // weights as column "weight"); per_block: one value each, the same in every partition (a
+    // function of time, such as the step of the last periodic update); per_target: one value
+    // per neuron of the target block (block order). The engine keys segments by (source,
+    // delay), synapses by their canonical order and targets by global id, so the state loads
+    // into another partitioning.
     virtual void save_state(state_columns& per_segment, state_columns& per_synapse,
-                            state_columns& per_block) const = 0;
+                            state_columns& per_block, state_columns& per_target) const = 0;
     virtual void load_state(const state_columns& per_segment, const state_columns& per_synapse,
-                            const state_columns& per_block) = 0;
+                            const state_columns& per_block, const state_columns& per_target) = 0;
+
+    // Bytes of per-copy state (weights and rule state; the shared synapses not counted).
+    virtual std::size_t state_bytes() const { return w_.size() * sizeof(double); }
 
 protected:
-    explicit plastic_block(plastic_synapses s) : syn_(std::move(s)) {}
-    plastic_synapses syn_;
+    explicit plastic_block(std::shared_ptr<const plastic_synapses> s) :
+        syn_(std::move(s)), w_(syn_->weight) {}
+    std::shared_ptr<const plastic_synapses> syn_;
+    std::vector<double> w_;  // current weights, synapse order [port weight unit]
 };
 
 // A plasticity rule: its parameters (reusing model_info's parameter schema) and its factory.
@@ -155,6 +174,13 @@ struct synapse_model {
     // Cross-parameter checks; throws glia::error.
     void (*validate)(const value_table& params) = nullptr;
     std::unique_ptr<plastic_block> (*make_block)(plastic_block_args args) = nullptr;
+    // With info.needs_modulator: what the rule reads of its modulator (a modulator model
+    // provides one or the other, modulator.hpp).
+    modulator_output reads = modulator_output::events;
+    // With info.needs_modulator: whether these parameters leave the modulator unread (so
+    // that a projection may omit it: astro_stdp in its symmetric and frozen modes); nullptr:
+    // always read.
+    bool (*ignores_modulator)(const value_table& params) = nullptr;
 };
 
 }  // namespace glia

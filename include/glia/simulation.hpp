@@ -54,6 +54,13 @@ struct synapse_weight {
     double weight = 0;     // [the projection's weight unit]
 };
 
+// A modulator's level per step (and region) over a run.
+struct modulator_levels {
+    step_t first_step = 0;      // the time (in steps) of values[0 .. n_regions)
+    std::size_t n_regions = 1;
+    std::vector<double> values;  // steps x regions
+};
+
 struct run_control {
     const std::atomic<bool>* stop = nullptr;          // polled between epochs
     std::function<void(const progress_info&)> on_progress;
@@ -95,9 +102,9 @@ public:
     std::vector<synapse_weight> static_synapses() const;
     std::vector<synapse_weight> sic_connections() const;
     step_t now() const;
-    // A nalsm_astrocyte modulator's A at steps 0 .. now() (A during step t, from the spikes of
-    // steps < t): docs/models/nalsm_astrocyte.md. Throws glia::error for an unknown name.
-    std::vector<double> astrocyte_level(std::string_view modulator) const;
+    // The level of a modulator that has one (a nalsm_astrocyte's A) at times first_step ..
+    // now(): docs/models/nalsm_astrocyte.md. Throws glia::error for an unknown name.
+    modulator_levels modulator_level(std::string_view modulator) const;
 
     // ---- Checkpoints (docs/architecture.md, "Checkpoint and resume"). ----
     // Writes the complete dynamic state at now() to `out` (the body of a checkpoint file,

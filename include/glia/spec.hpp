@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,7 @@ inline constexpr double infinity = std::numeric_limits<double>::infinity();
 
 // A value given per element (neuron, synapse): a constant, a distribution or an explicit list.
 struct value_spec {
-    enum class kind { constant, uniform, normal, lognormal, list };
+    enum class kind { constant, uniform, normal, lognormal, list, choice };
     kind type = kind::constant;
     double value = 0;                 // constant
     double low = 0, high = 0;         // uniform on [low, high)
@@ -27,7 +28,8 @@ struct value_spec {
     double mu = 0, sigma = 0;         // lognormal: mean and sd of log(x)
     double min = -infinity;           // normal / lognormal: draws outside [min, max] are redrawn
     double max = infinity;
-    std::vector<double> values;       // list: one value per element, in canonical order
+    std::vector<double> values;       // list: one value per element, in canonical order;
+                                      // choice: each element one of these, equally likely
     dimension dim = dimension::none;  // the dimension the user wrote; none for a bare number
     std::string where;                // "file:line:col" of the value, for messages
 
@@ -147,32 +149,32 @@ struct projection_spec {
     std::string where;
 };
 
-// A neuromodulator for three-factor rules (NEST's volume_transmitter): the spikes of a
-// population, or a scripted signal (reward, error), reaching the synapses after `delay`.
+// A neuromodulator: a registered modulator model (include/glia/modulator.hpp), e.g.
+// volume_transmitter (NEST's: the spikes of a population or a scripted signal, for three-factor
+// rules) or nalsm_astrocyte (NALSM's astrocyte, for astro_stdp).
 struct modulator_spec {
     std::string name;
-    std::string population;       // spikes of this population (each spike adds 1) ...
-    std::vector<double> times;    // ... or events at these times [ms]
-    std::vector<double> amounts;  //     with these amounts
-    double delay = 1.0;           // [ms], at least the network's minimum synaptic delay
+    std::string type = "volume_transmitter";      // canonical model name
+    std::map<std::string, value_spec> params;     // canonical units; lists for components > 1
+    std::map<std::string, std::vector<std::string>> roles;  // role -> population names
+    std::vector<double> times;    // scripted events [ms] (models that take events)
+    std::vector<double> amounts;
     std::string where;
-    // type: nalsm_astrocyte (docs/models/nalsm_astrocyte.md): a leaky integrator of the
-    // spikes of `excite` minus those of `inhibit` (NALSM's astrocyte, science-spec §1.5),
-    // read by astro_stdp. Then population, times, amounts and delay are unused.
-    bool astrocyte = false;
-    std::vector<std::string> excite;   // populations counted +1 per spike
-    std::vector<std::string> inhibit;  // populations counted -1 per spike
-    double w = 0.015;                  // w_A: weight of the net spike count
-    double b = 0.15;                   // b_A: bias
-    double tau = 100.0;                // tau_A [ms]
-    double initial = 0.15;             // A(0)
-    double rho = 1.0;                  // fraction of each listed population read, [0, 1]
-    double decay = 1.0;                // per-step factor on w_A, b_A and A, (0, 1]
 };
 
-// Devices that act on neurons without being neurons (NEST's generators).
+// Devices that act on neurons without being neurons (NEST's generators), and the trial inputs
+// of protocols.
 struct input_spec {
-    enum class kind { poisson_generator, dc_generator, step_current_generator, noise_generator };
+    enum class kind {
+        poisson_generator,
+        dc_generator,
+        step_current_generator,
+        noise_generator,
+        // One target neuron per value of a dataset sample (a pixel): per trial, each neuron
+        // gets events of `weight` with a probability per step set by the protocol from the
+        // sample (include/glia/trial.hpp). In a plain run it sends nothing.
+        dataset_source,
+    };
     std::string name;
     kind type = kind::poisson_generator;
     std::string target;              // population name
@@ -185,6 +187,11 @@ struct input_spec {
     double mean = 0, std = 0;        // noise_generator: per-step Gaussian current [pA]
     std::vector<double> times;       // step_current_generator: switch times [ms]
     std::vector<double> amplitudes;  // step_current_generator: amplitude from each time on [pA]
+    // dataset_source: how a protocol turns a sample into event probabilities per step:
+    // "nalsm" (NALSM's p = (x / sum x) / R, R the largest x / sum x over the set) or "rate"
+    // (x / x_max * max_rate * dt).
+    std::string encoding = "nalsm";
+    double max_rate = 0;             // dataset_source with encoding rate [Hz]
     double start = 0;                // active on [start, stop) [ms]
     double stop = infinity;
     std::string where;
@@ -242,6 +249,88 @@ struct metrics_spec {
     branching_factor_spec branching_factor;
 };
 
+// Where a protocol's samples come from: an image dataset in IDX files (MNIST layout).
+struct dataset_spec {
+    enum class format { idx_official, idx };
+    enum class split_kind { nalsm, fractions };
+    format kind = format::idx_official;
+    std::string path;    // idx_official: directory with the official train and test files
+    std::string images;  // idx: one images file ...
+    std::string labels;  // ... and its labels
+    split_kind split = split_kind::nalsm;
+    std::size_t validation = 10000;  // nalsm split: the last n official training images
+    double train_fraction = 0.8;     // fractions split
+    double validation_fraction = 0.1;
+    // Use only the first n of each part (0: all): quick runs and tests.
+    std::size_t limit_train = 0, limit_validation = 0, limit_test = 0;
+    std::string where;
+};
+
+struct experiment_spec;
+
+// A protocol: how the network is run as a reservoir (src/protocol). `none`: a plain run of
+// simulation.duration.
+struct protocol_spec {
+    enum class kind { none, two_phase, timeseries };
+    kind type = kind::none;
+    std::string where;
+
+    // two_phase (NALSM's, science-spec §1.6): phase A presents training samples one after
+    // another with persistent plasticity; phase B runs every sample from the weights phase A
+    // left (W_INI), the features being the spike counts of the state populations.
+    std::string input;               // the dataset_source input the samples drive
+    std::vector<std::string> state;  // populations whose spikes are the features
+    dataset_spec dataset;
+    std::size_t phase_a_samples = 50000;
+    double phase_a_duration = 20;    // [ms] per presentation
+    bool phase_a_shuffle = true;     // random order (seeded); false: the training set in order
+    double phase_b_duration = 250;   // [ms] per sample
+    std::size_t bins = 0;            // > 0: counts in this many time bins are features too
+    std::string final_state;         // a variable whose final value is a feature too ("V_m")
+    std::size_t block = 1000;        // phase B samples per block written to the output
+    std::size_t branching_samples = 20;  // test samples whose rasters give the branching factor
+    // The network of phase B: this one with protocol.phase_b.set applied (NALSM's per-step
+    // decays); null when phase_b.set is empty (the same network).
+    std::shared_ptr<const experiment_spec> phase_b_network;
+
+    // timeseries (docs/reservoir_tasks.md): a scalar series u(t), each value held
+    // step_duration ms as a step current on a random fraction of one population (half with
+    // +gain, half -gain); the state after step t is every state neuron's spike train filtered
+    // with tau, sampled at the end of the step; a ridge readout per task.
+    enum class task_kind { memory_capacity, narma };
+    task_kind task = task_kind::memory_capacity;
+    std::size_t series_steps = 2000;
+    double step_duration = 20;       // [ms]
+    std::size_t k_max = 40;          // memory capacity: delays 1..k_max
+    std::size_t narma_order = 10;
+    std::size_t washout = 100;       // first rows dropped
+    double train_fraction = 0.7;     // of the rows after the washout
+    double ridge_lambda = 1e-6;
+    bool standardize = true;
+    std::string input_population;
+    double input_fraction = 0.2;
+    double gain = 10;                // [pA] per unit of the centred signal
+    double bias = 0;                 // [pA]
+    double tau = 20;                 // [ms] state filter
+    bool save_states = false;
+};
+
+// Readouts trained on a protocol's features (src/reservoir/readout.hpp).
+struct readout_spec {
+    enum class method { softmax, ridge, both };
+    enum class feature_set { counts, all };
+    method kind = method::both;
+    feature_set features = feature_set::counts;
+    // softmax (NALSM's): Adadelta on soft targets, test accuracy at the best validation epoch.
+    double learning_rate = 0.1, rho = 0.95, epsilon = 1e-8, l2_beta = 5e-10;
+    std::size_t batch_size = 250, max_epochs = 1000, patience = 100;
+    bool shuffle = true, train_curve = false;
+    // ridge classifier: lambdas tried on the validation part.
+    std::vector<double> lambdas = {1e-2, 1e-1, 1, 10, 1e2, 1e3, 1e4, 1e5};
+    bool ridge_standardize = true;
+    std::string where;
+};
+
 struct experiment_spec {
     simulation_spec simulation;
     std::vector<population_spec> populations;  // in file order: global ids follow this order
@@ -251,6 +340,8 @@ struct experiment_spec {
     record_spec record;
     output_spec output;
     metrics_spec metrics;
+    protocol_spec protocol;
+    readout_spec readout;
     std::string source_path;  // the file it was read from
     std::string config_text;  // the resolved config (after --set), as YAML, for provenance
 };

@@ -63,6 +63,9 @@ constexpr double default_h = 0.793;
 // after the step it arrives in (for all its models) and integrates with GSL's adaptive RKF45.
 class astrocyte_block final: public neuron_block {
 public:
+    std::unique_ptr<neuron_block> clone() const override {
+        return std::make_unique<astrocyte_block>(*this);
+    }
     explicit astrocyte_block(const block_args& a) {
         const auto& p = a.params;
         Ca_tot_ = p.scalar(Ca_tot);

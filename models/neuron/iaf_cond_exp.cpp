@@ -44,6 +44,9 @@ constexpr double max_substeps = 100000;
 // conductances go on decaying and receiving input.
 class iaf_cond_exp_block final: public neuron_block {
 public:
+    std::unique_ptr<neuron_block> clone() const override {
+        return std::make_unique<iaf_cond_exp_block>(*this);
+    }
     explicit iaf_cond_exp_block(const block_args& a) {
         const auto& p = a.params;
         V_th_ = p.scalar(V_th);

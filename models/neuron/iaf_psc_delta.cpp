@@ -21,6 +21,9 @@ enum param : std::size_t { E_L, C_m, tau_m, t_ref, V_th, V_reset, I_e, V_min };
 // Input arriving while the neuron is refractory is discarded (NEST's default).
 class iaf_psc_delta_block final: public neuron_block {
 public:
+    std::unique_ptr<neuron_block> clone() const override {
+        return std::make_unique<iaf_psc_delta_block>(*this);
+    }
     explicit iaf_psc_delta_block(const block_args& a) {
         const auto& p = a.params;
         E_L_ = p.scalar(E_L);

@@ -23,6 +23,9 @@ enum variable : std::size_t { V_m, I_syn_ex, I_syn_in };
 // end of the step they are delivered in. Same step as NEST iaf_psc_exp::update.
 class iaf_psc_exp_block final: public neuron_block {
 public:
+    std::unique_ptr<neuron_block> clone() const override {
+        return std::make_unique<iaf_psc_exp_block>(*this);
+    }
     explicit iaf_psc_exp_block(const block_args& a) {
         const auto& p = a.params;
         E_L_ = p.scalar(E_L);

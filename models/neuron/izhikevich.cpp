@@ -32,6 +32,9 @@ constexpr std::uint64_t heterogeneity_tag = heterogeneity;
 // that step, so its integrated effect on v is about w (exactly w with `euler`).
 class izhikevich_block final: public neuron_block {
 public:
+    std::unique_ptr<neuron_block> clone() const override {
+        return std::make_unique<izhikevich_block>(*this);
+    }
     explicit izhikevich_block(const block_args& args) {
         const auto& p = args.params;
         V_th_ = p.scalar(V_th);

@@ -22,6 +22,9 @@ enum param : std::size_t { rate, start, stop };
 // only on (seed, gid, n), so spikes do not depend on how the population is partitioned.
 class poisson_source_block final: public neuron_block {
 public:
+    std::unique_ptr<neuron_block> clone() const override {
+        return std::make_unique<poisson_source_block>(*this);
+    }
     explicit poisson_source_block(const block_args& args):
         key_(stream_key(args.seed, stream::source_spikes)), first_gid_(args.first_gid) {
         const auto& p = args.params;

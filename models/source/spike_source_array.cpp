@@ -15,6 +15,9 @@ namespace {
 // other order (a restart) costs one binary search.
 class spike_source_array_block final: public neuron_block {
 public:
+    std::unique_ptr<neuron_block> clone() const override {
+        return std::make_unique<spike_source_array_block>(*this);
+    }
     explicit spike_source_array_block(const block_args& args) {
         if (args.spike_steps.size() < args.first + args.count) {
             throw internal_error(

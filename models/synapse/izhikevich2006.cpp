@@ -51,21 +51,22 @@ public:
             plus_[k] = std::exp(-static_cast<double>(k) * a.dt / p.scalar(tau_plus));
             minus_[k] = std::exp(-static_cast<double>(k) * a.dt / p.scalar(tau_minus));
         }
-        horizon_ = interval_ + syn_.max_delay() + static_cast<step_t>(cutoff) + 4;
-        const std::size_t n_seg = syn_.segment_delay.size();
+        horizon_ = interval_ + syn_->max_delay() + static_cast<step_t>(cutoff) + 4;
+        const std::size_t n_seg = syn_->segment_delay.size();
         last_arrival_.assign(n_seg, no_arrival);
         done_.assign(n_seg, std::numeric_limits<step_t>::min());
-        sd_.assign(syn_.slot.size(), 0.0);
-        post_neuron_ = syn_.target_neurons(a.targets);
+        sd_.assign(syn_->slot.size(), 0.0);
+        post_neuron_ = std::make_shared<const std::vector<std::uint32_t>>(
+            syn_->target_neurons(a.targets));
     }
 
     std::size_t deliver(std::uint32_t k, step_t now, std::span<double> input) override {
-        const std::uint32_t b = syn_.segment_begin[k];
-        const std::uint32_t e = syn_.segment_begin[k + 1];
-        const double* w = syn_.weight.data();
-        const std::uint32_t* slot = syn_.slot.data();
+        const std::uint32_t b = syn_->segment_begin[k];
+        const std::uint32_t e = syn_->segment_begin[k + 1];
+        const double* w = w_.data();
+        const std::uint32_t* slot = syn_->slot.data();
         for (std::uint32_t i = b; i < e; ++i) {
-            const auto spikes = post_->spikes(post_neuron_[i]);
+            const auto spikes = post_->spikes((*post_neuron_)[i]);
             potentiate(k, i, spikes, now);  // post spikes before this arrival
             // Depression: the nearest post spike before this step.
             auto it = std::lower_bound(spikes.begin(), spikes.end(), now);
@@ -82,17 +83,17 @@ public:
     void sweep(step_t now) override {
         // Post spikes up to step now - 2 pair now (spnet's second boundary, see above); later
         // ones at the next arrival or sweep.
-        for (std::uint32_t k = 0; k + 1 < syn_.segment_begin.size(); ++k) {
-            for (std::uint32_t i = syn_.segment_begin[k]; i < syn_.segment_begin[k + 1]; ++i) {
-                potentiate(k, i, post_->spikes(post_neuron_[i]), now - 1);
+        for (std::uint32_t k = 0; k + 1 < syn_->segment_begin.size(); ++k) {
+            for (std::uint32_t i = syn_->segment_begin[k]; i < syn_->segment_begin[k + 1]; ++i) {
+                potentiate(k, i, post_->spikes((*post_neuron_)[i]), now - 1);
             }
             done_[k] = std::max(done_[k], now - 1);
         }
         // Updates at the end of every interval (spnet: after each second), never at step 0.
         if (now > 0 && now % interval_ == 0 && now != last_update_) {
             last_update_ = now;
-            double* w = syn_.weight.data();
-            for (std::size_t i = 0; i < syn_.weight.size(); ++i) {
+            double* w = w_.data();
+            for (std::size_t i = 0; i < w_.size(); ++i) {
                 w[i] = std::clamp(w[i] + drift_ + sd_[i], 0.0, Wmax_);
                 sd_[i] *= sd_decay_;
             }
@@ -101,23 +102,30 @@ public:
 
     step_t sweep_interval() const override { return interval_; }
     step_t history_horizon() const override { return horizon_; }
-    std::span<const double> weights() const override { return syn_.weight; }
+
+    std::unique_ptr<plastic_block> clone(const spike_history* post,
+                                         const modulator_history* modulator) const override {
+        auto c = std::make_unique<izhikevich2006_block>(*this);
+        c->post_ = post;
+        (void)modulator;
+        return c;
+    }
 
     void save_state(state_columns& per_segment, state_columns& per_synapse,
-                    state_columns& per_block) const override {
+                    state_columns& per_block, state_columns&) const override {
         per_segment.put("last_arrival", last_arrival_);
         per_segment.put("done", done_);
         per_synapse.put("sd", sd_);
-        per_synapse.put("weight", syn_.weight);
+        per_synapse.put("weight", std::span<const double>(w_));
         const step_t last_update[] = {last_update_};
         per_block.put("last_update", last_update);
     }
     void load_state(const state_columns& per_segment, const state_columns& per_synapse,
-                    const state_columns& per_block) override {
+                    const state_columns& per_block, const state_columns&) override {
         per_segment.get("last_arrival", last_arrival_);
         per_segment.get("done", done_);
         per_synapse.get("sd", sd_);
-        per_synapse.get("weight", syn_.weight);
+        per_synapse.get("weight", std::span<double>(w_));
         step_t last_update[1] = {};
         per_block.get("last_update", last_update);
         last_update_ = last_update[0];
@@ -156,7 +164,7 @@ private:
     std::vector<step_t> last_arrival_;    // per segment: step of the last delivery
     std::vector<step_t> done_;            // per segment: post spikes before this are paired
     std::vector<double> sd_;              // per synapse: the accumulated derivative
-    std::vector<std::uint32_t> post_neuron_;
+    std::shared_ptr<const std::vector<std::uint32_t>> post_neuron_;
 };
 
 void validate(const value_table& p) {
@@ -172,7 +180,7 @@ std::unique_ptr<plastic_block> make(plastic_block_args a) {
                                 "dt = {} ms",
                                 a.params.scalar(update_interval), a.dt));
     }
-    for (double w: a.synapses.weight) {
+    for (double w: a.synapses->weight) {
         if (!(w >= 0 && w <= a.params.scalar(Wmax))) {
             throw error(fmt::format("initial weight {} is outside [0, Wmax = {}]", w,
                                     a.params.scalar(Wmax)));

@@ -63,11 +63,11 @@ public:
         // twice the longest delay) and the trace cut-off for depression.
         const double longest_tau = std::max(tau_plus_, tau_minus_);
         const auto cutoff_steps = static_cast<step_t>(std::ceil(trace_cutoff * longest_tau / a.dt));
-        horizon_ = sweep_interval_ + 2 * syn_.max_delay() + cutoff_steps + 2;
+        horizon_ = sweep_interval_ + 2 * syn_->max_delay() + cutoff_steps + 2;
         plus_ = decay_table(tau_plus_, a.dt, static_cast<std::size_t>(cutoff_steps) + 1);
         minus_ = decay_table(tau_minus_, a.dt, static_cast<std::size_t>(cutoff_steps) + 1);
 
-        const auto& s = syn_;
+        const plastic_synapses& s = *syn_;
         const std::size_t n_seg = s.segment_delay.size();
         dend_.resize(n_seg);
         for (std::size_t k = 0; k < n_seg; ++k) {
@@ -76,11 +76,12 @@ public:
         K_plus_.assign(n_seg, 0.0);
         last_.assign(n_seg, no_spike);
         fac_.assign(n_seg, std::numeric_limits<step_t>::min());
-        post_neuron_ = s.target_neurons(a.targets);
+        post_neuron_ = std::make_shared<const std::vector<std::uint32_t>>(
+            s.target_neurons(a.targets));
     }
 
     std::size_t deliver(std::uint32_t k, step_t now, std::span<double> input) override {
-        const auto D = static_cast<step_t>(syn_.segment_delay[k]);
+        const auto D = static_cast<step_t>(syn_->segment_delay[k]);
         const step_t D_dend = dend_[k];
         const step_t emitted = now - D;
         const step_t T = emitted + 1 + (D - D_dend);  // arrival at the synapse
@@ -88,12 +89,12 @@ public:
         // with no dendritic delay a postsynaptic spike of this very step is not known yet, and
         // one arriving together with the presynaptic spike pairs with it at the next delivery.
         const step_t fac_end = D_dend > 0 ? T + 1 : T;
-        const std::uint32_t b = syn_.segment_begin[k];
-        const std::uint32_t e = syn_.segment_begin[k + 1];
-        double* w = syn_.weight.data();
-        const std::uint32_t* slot = syn_.slot.data();
+        const std::uint32_t b = syn_->segment_begin[k];
+        const std::uint32_t e = syn_->segment_begin[k + 1];
+        double* w = w_.data();
+        const std::uint32_t* slot = syn_->slot.data();
         for (std::uint32_t i = b; i < e; ++i) {
-            const auto spikes = post_->spikes(post_neuron_[i]);
+            const auto spikes = post_->spikes((*post_neuron_)[i]);
             double wi = w[i];
             wi = facilitate_window(k, spikes, D_dend, fac_end, wi);
             wi = depress(wi, post_trace(spikes, D_dend, T));
@@ -112,15 +113,15 @@ public:
         // postsynaptic spikes up to step now - 1 are known: facilitation is safe for arrivals
         // q <= now - D_dend (q <= now without dendritic delay; such a q equal to a later
         // presynaptic arrival is still counted after it, as in deliver()).
-        for (std::uint32_t k = 0; k + 1 < syn_.segment_begin.size(); ++k) {
+        for (std::uint32_t k = 0; k + 1 < syn_->segment_begin.size(); ++k) {
             const step_t D_dend = dend_[k];
             const step_t fac_end = D_dend > 0 ? now - D_dend + 1 : now + 1;
             if (fac_end <= fac_[k]) {
                 continue;
             }
-            double* w = syn_.weight.data();
-            for (std::uint32_t i = syn_.segment_begin[k]; i < syn_.segment_begin[k + 1]; ++i) {
-                w[i] = facilitate_window(k, post_->spikes(post_neuron_[i]), D_dend, fac_end, w[i]);
+            double* w = w_.data();
+            for (std::uint32_t i = syn_->segment_begin[k]; i < syn_->segment_begin[k + 1]; ++i) {
+                w[i] = facilitate_window(k, post_->spikes((*post_neuron_)[i]), D_dend, fac_end, w[i]);
             }
             fac_[k] = fac_end;
         }
@@ -128,21 +129,28 @@ public:
 
     step_t sweep_interval() const override { return sweep_interval_; }
     step_t history_horizon() const override { return horizon_; }
-    std::span<const double> weights() const override { return syn_.weight; }
+
+    std::unique_ptr<plastic_block> clone(const spike_history* post,
+                                         const modulator_history* modulator) const override {
+        auto c = std::make_unique<stdp_block>(*this);
+        c->post_ = post;
+        (void)modulator;
+        return c;
+    }
 
     void save_state(state_columns& per_segment, state_columns& per_synapse,
-                    state_columns&) const override {
+                    state_columns&, state_columns&) const override {
         per_segment.put("K_plus", K_plus_);
         per_segment.put("last", last_);
         per_segment.put("fac", fac_);
-        per_synapse.put("weight", syn_.weight);
+        per_synapse.put("weight", std::span<const double>(w_));
     }
     void load_state(const state_columns& per_segment, const state_columns& per_synapse,
-                    const state_columns&) override {
+                    const state_columns&, const state_columns&) override {
         per_segment.get("K_plus", K_plus_);
         per_segment.get("last", last_);
         per_segment.get("fac", fac_);
-        per_synapse.get("weight", syn_.weight);
+        per_synapse.get("weight", std::span<double>(w_));
     }
 
 private:
@@ -231,7 +239,8 @@ private:
     std::vector<double> K_plus_;        // per segment: presynaptic trace after the last arrival
     std::vector<step_t> last_;          // per segment: last presynaptic arrival (event time)
     std::vector<step_t> fac_;           // per segment: facilitation done for arrivals < fac_
-    std::vector<std::uint32_t> post_neuron_;  // per synapse: partition index of the target
+    // Per synapse: the partition index of its target (shared by the copies of the block).
+    std::shared_ptr<const std::vector<std::uint32_t>> post_neuron_;
 };
 
 void validate(const value_table& p) {
@@ -241,7 +250,7 @@ void validate(const value_table& p) {
 }
 
 std::unique_ptr<plastic_block> make(plastic_block_args a) {
-    for (double w: a.synapses.weight) {
+    for (double w: a.synapses->weight) {
         const double x = w / a.params.scalar(Wmax);
         if (!(x >= 0.0 && x <= 1.0)) {
             throw error(fmt::format("initial weight {} is outside [0, Wmax] (Wmax = {}; weights "

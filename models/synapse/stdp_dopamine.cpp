@@ -42,25 +42,26 @@ public:
         Wmax_ = p.scalar(Wmax);
         tau_s_ = (tau_c_ + tau_n_) / (tau_c_ * tau_n_);
         sweep_interval_ = pair_rule_sweep_interval(a.dt);
-        horizon_ = sweep_interval_ + 2 * syn_.max_delay() +
+        horizon_ = sweep_interval_ + 2 * syn_->max_delay() +
                    static_cast<step_t>(std::ceil(30.0 * tau_minus_ / a.dt)) + 2;
-        const std::size_t n_seg = syn_.segment_delay.size();
+        const std::size_t n_seg = syn_->segment_delay.size();
         K_plus_.assign(n_seg, 0.0);
         last_.assign(n_seg, 0);
-        c_.assign(syn_.slot.size(), 0.0);
-        post_neuron_ = syn_.target_neurons(a.targets);
+        c_.assign(syn_->slot.size(), 0.0);
+        post_neuron_ = std::make_shared<const std::vector<std::uint32_t>>(
+            syn_->target_neurons(a.targets));
     }
 
     std::size_t deliver(std::uint32_t k, step_t now, std::span<double> input) override {
-        const auto D = static_cast<step_t>(syn_.segment_delay[k]);
+        const auto D = static_cast<step_t>(syn_->segment_delay[k]);
         const step_t T = now - D + 1;  // the presynaptic spike's time (at the synapse)
         require_modulator_until(T);
-        const std::uint32_t b = syn_.segment_begin[k];
-        const std::uint32_t e = syn_.segment_begin[k + 1];
-        double* w = syn_.weight.data();
-        const std::uint32_t* slot = syn_.slot.data();
+        const std::uint32_t b = syn_->segment_begin[k];
+        const std::uint32_t e = syn_->segment_begin[k + 1];
+        double* w = w_.data();
+        const std::uint32_t* slot = syn_->slot.data();
         for (std::uint32_t i = b; i < e; ++i) {
-            const auto spikes = post_->spikes(post_neuron_[i]);
+            const auto spikes = post_->spikes((*post_neuron_)[i]);
             // Post arrivals q = p + 1 + D in (last, T], in time order (NEST's history window
             // (t_last - d, t_spike - d]); each facilitates c with K+ at q.
             step_t t0 = last_[k];
@@ -83,16 +84,16 @@ public:
     }
 
     void sweep(step_t now) override {
-        for (std::uint32_t k = 0; k + 1 < syn_.segment_begin.size(); ++k) {
-            const auto D = static_cast<step_t>(syn_.segment_delay[k]);
+        for (std::uint32_t k = 0; k + 1 < syn_->segment_begin.size(); ++k) {
+            const auto D = static_cast<step_t>(syn_->segment_delay[k]);
             // Undelivered presynaptic spikes happen at now - D + 1 or later, and postsynaptic
             // arrivals up to now - D are known: bring everything to L = now - D.
             const step_t L = std::min(now - D, mod_->complete_until - 1);
             if (L <= last_[k]) {
                 continue;
             }
-            for (std::uint32_t i = syn_.segment_begin[k]; i < syn_.segment_begin[k + 1]; ++i) {
-                const auto spikes = post_->spikes(post_neuron_[i]);
+            for (std::uint32_t i = syn_->segment_begin[k]; i < syn_->segment_begin[k + 1]; ++i) {
+                const auto spikes = post_->spikes((*post_neuron_)[i]);
                 step_t t0 = last_[k];
                 auto it = std::upper_bound(spikes.begin(), spikes.end(), last_[k] - 1 - D);
                 for (; it != spikes.end() && *it + 1 + D <= L; ++it) {
@@ -111,23 +112,33 @@ public:
 
     step_t sweep_interval() const override { return sweep_interval_; }
     step_t history_horizon() const override { return horizon_; }
-    std::span<const double> weights() const override { return syn_.weight; }
 
     // n_after_ is a cache of a function of the modulator's history: rebuilt, to the same
     // values, as it is needed.
+    std::unique_ptr<plastic_block> clone(const spike_history* post,
+                                         const modulator_history* modulator) const override {
+        auto c = std::make_unique<stdp_dopamine_block>(*this);
+        c->post_ = post;
+        c->mod_ = modulator;
+        return c;
+    }
+
+    // The modulator's history restarts with a trial: n_after_ follows it.
+    void begin_trial(step_t) override { n_after_.clear(); }
+
     void save_state(state_columns& per_segment, state_columns& per_synapse,
-                    state_columns&) const override {
+                    state_columns&, state_columns&) const override {
         per_segment.put("K_plus", K_plus_);
         per_segment.put("last", last_);
         per_synapse.put("c", c_);
-        per_synapse.put("weight", syn_.weight);
+        per_synapse.put("weight", std::span<const double>(w_));
     }
     void load_state(const state_columns& per_segment, const state_columns& per_synapse,
-                    const state_columns&) override {
+                    const state_columns&, const state_columns&) override {
         per_segment.get("K_plus", K_plus_);
         per_segment.get("last", last_);
         per_synapse.get("c", c_);
-        per_synapse.get("weight", syn_.weight);
+        per_synapse.get("weight", std::span<double>(w_));
         n_after_.clear();
     }
 
@@ -173,7 +184,7 @@ private:
         auto it = std::upper_bound(times.begin(), times.end(), t0);
         step_t cur = t0;
         double c = c_[i];
-        double w = syn_.weight[i];
+        double w = w_[i];
         double n = n_at(t0);
         for (; it != times.end() && *it <= t1; ++it) {
             const double span = static_cast<double>(*it - cur) * dt_;
@@ -186,7 +197,7 @@ private:
         w = integrate(w, c, n, span);
         c *= std::exp(-span / tau_c_);
         c_[i] = c;
-        syn_.weight[i] = w;
+        w_[i] = w;
     }
 
     // w after `span` ms with c and n starting at c0, n0 and decaying (NEST's update_weight_).
@@ -225,7 +236,7 @@ private:
     std::vector<step_t> last_;    // per segment: time of the last update (event time)
     std::vector<double> c_;       // per synapse: eligibility at last_ of its segment
     std::vector<double> n_after_;  // modulator trace just after each of its events
-    std::vector<std::uint32_t> post_neuron_;
+    std::shared_ptr<const std::vector<std::uint32_t>> post_neuron_;
 };
 
 void validate(const value_table& p) {
@@ -239,7 +250,7 @@ std::unique_ptr<plastic_block> make(plastic_block_args a) {
     if (a.modulator == nullptr) {
         throw error("stdp_dopamine needs a modulator (projection key 'modulator')");
     }
-    for (double w: a.synapses.weight) {
+    for (double w: a.synapses->weight) {
         if (!(w >= a.params.scalar(Wmin) && w <= a.params.scalar(Wmax))) {
             throw error(fmt::format("initial weight {} is outside [Wmin, Wmax] = [{}, {}]", w,
                                     a.params.scalar(Wmin), a.params.scalar(Wmax)));

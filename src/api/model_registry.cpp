@@ -79,4 +79,39 @@ std::vector<std::string> model_registry::synapse_names() const {
     return out;
 }
 
+void model_registry::add(modulator_model model) {
+    auto taken = [&](const std::string& n) { return find_modulator(n) != nullptr; };
+    if (taken(model.info.name)) {
+        throw internal_error("modulator model '" + model.info.name + "' is registered twice");
+    }
+    for (const auto& a: model.info.aliases) {
+        if (taken(a)) {
+            throw internal_error("modulator model alias '" + a + "' is registered twice");
+        }
+    }
+    if (model.make_block == nullptr) {
+        throw internal_error("modulator model '" + model.info.name + "' has no make_block");
+    }
+    modulators_.push_back(std::move(model));
+}
+
+const modulator_model* model_registry::find_modulator(std::string_view name) const {
+    for (const auto& m: modulators_) {
+        if (m.info.name == name ||
+            std::find(m.info.aliases.begin(), m.info.aliases.end(), name) != m.info.aliases.end()) {
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
+std::vector<std::string> model_registry::modulator_names() const {
+    std::vector<std::string> out;
+    for (const auto& m: modulators_) {
+        out.push_back(m.info.name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 }  // namespace glia

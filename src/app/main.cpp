@@ -37,16 +37,14 @@
 #include <glia/version_info.hpp>
 
 #include "app/app_util.hpp"
-#include "app/cmd_reservoir.hpp"
+#include "app/cmd_protocol.hpp"
 #include "app/cmd_sweep.hpp"
-#include "app/cmd_timeseries.hpp"
 #include "app/run_checkpoint.hpp"
 #include "app/run_metrics.hpp"
 #include "io/config_yaml.hpp"
 #include "io/hdf5_writer.hpp"
 #include "io/inspect.hpp"
 #include "io/network_metrics.hpp"
-#include "io/reservoir_config.hpp"
 #include "io/reservoir_output.hpp"
 #include "models/register_models.hpp"
 #include "runtime/async_sink.hpp"
@@ -201,53 +199,7 @@ struct run_options {
     std::string command_line;
 };
 
-// The experiment kind of a file: network (no `experiment` key), nalsm or timeseries.
-std::string kind_of(const std::string& file) {
-    const std::string kind = glia::io::experiment_kind(file);
-    if (kind != "network" && kind != "nalsm" && kind != "timeseries") {
-        throw glia::error(fmt::format("{}: experiment must be nalsm or timeseries (leave the key "
-                                      "out for a network experiment), got '{}'",
-                                      file, kind));
-    }
-    return kind;
-}
-
 int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) {
-    const std::string kind = opt.point < 0 ? kind_of(opt.file) : "network";
-    if (opt.resume && kind == "timeseries") {
-        throw glia::error("--resume is for network and nalsm experiments (a time-series "
-                          "experiment is rerun whole)");
-    }
-    if (kind == "timeseries") {
-        if (opt.partitions > 0 || !opt.monitor.empty() || !opt.stats.empty()) {
-            throw glia::error("--partitions, --monitor and --stats are for network experiments; "
-                              "a time-series experiment writes its figures to /metrics");
-        }
-        glia::app::timeseries_run_options to;
-        to.file = opt.file;
-        to.sets = opt.sets;
-        to.output = opt.output;
-        to.threads = opt.threads;
-        to.command_line = opt.command_line;
-        return glia::app::cmd_run_timeseries(to, log);
-    }
-    if (kind == "nalsm") {
-        if (opt.partitions > 0 || !opt.stats.empty()) {
-            throw glia::error("--partitions and --stats are for network experiments; a reservoir "
-                              "experiment (experiment: nalsm) writes its figures to /metrics of "
-                              "its output file");
-        }
-        glia::app::reservoir_run_options ro;
-        ro.file = opt.file;
-        ro.sets = opt.sets;
-        ro.output = opt.output;
-        ro.threads = opt.threads;
-        ro.progress = opt.progress;
-        ro.resume = opt.resume;
-        ro.monitor = opt.monitor;
-        ro.command_line = opt.command_line;
-        return glia::app::cmd_run_reservoir(ro, log);
-    }
     const std::string& file = opt.file;
     const std::vector<std::string>& sets = opt.sets;
     const std::string& output = opt.output;
@@ -277,6 +229,29 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     }
     if (spec.output.path.empty()) {
         throw glia::error("no output file: set output.file in the experiment or pass -o");
+    }
+    if (spec.protocol.type != glia::protocol_spec::kind::none) {
+        // A protocol (two_phase, timeseries) runs over the engine's trials (src/protocol).
+        if (partitions > 0 || (!stats.empty() && !point)) {
+            throw glia::error("--partitions and --stats are for network experiments; a protocol "
+                              "experiment runs trials on one partition each and writes its "
+                              "figures to /metrics of its output");
+        }
+        if (point) {
+            glia::app::write_point_config(*point, spec);
+        }
+        glia::app::protocol_run_options po;
+        po.output = spec.output.path;
+        po.threads = threads;
+        po.progress = progress;
+        po.monitor = opt.monitor;
+        po.command_line = command_line;
+        po.resume = opt.resume;
+        if (point && !opt.resume && glia::app::protocol_resumable(spec, po.output)) {
+            log->info("resuming point {} from its output {}", point->index, po.output);
+            po.resume = true;
+        }
+        return glia::app::cmd_run_protocol(spec, models, po, log);
     }
     glia::io::check_writable(spec.output.path);
     // --resume: the checkpoint is checked here. A sweep point continues from its checkpoint
@@ -359,11 +334,12 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     checkpoint.finish(s, sim, [&] { return signals.force(); });
     // The output is closed (end() of the sinks): /metrics is added to it.
     const auto branching = metrics.finish(s, sim, spec.output.path);
-    // nalsm_astrocyte modulators: A(t) goes to /astrocytes/<name>/A.
+    // Modulators with a level (nalsm_astrocyte): A(t) goes to /astrocytes/<name>/A.
     for (const auto& m: spec.modulators) {
-        if (m.astrocyte) {
-            glia::io::write_astrocyte_level(spec.output.path, m.name, sim.astrocyte_level(m.name),
-                                            spec.simulation.dt);
+        if (m.type == "nalsm_astrocyte") {
+            const auto level = sim.modulator_level(m.name);
+            glia::io::write_astrocyte_level(spec.output.path, m.name, level.values,
+                                            level.n_regions, spec.simulation.dt);
         }
     }
 
@@ -404,16 +380,13 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
 }
 
 int cmd_validate(const std::string& file, const std::vector<std::string>& sets) {
-    const std::string kind = kind_of(file);
-    if (kind == "nalsm") {
-        return glia::app::cmd_validate_reservoir(file, sets);
-    }
-    if (kind == "timeseries") {
-        return glia::app::cmd_validate_timeseries(file, sets);
-    }
     glia::model_registry models;
     glia::models::register_builtin_models(models);
     const auto spec = load(file, sets, models);
+    if (spec.protocol.type != glia::protocol_spec::kind::none) {
+        fmt::print("{}: ok ({})\n", file, glia::app::describe_protocol(spec));
+        return exit_ok;
+    }
     std::size_t neurons = 0;
     for (const auto& p: spec.populations) {
         neurons += p.size;
@@ -467,7 +440,7 @@ int main(int argc, char** argv) {
                     "free one); see docs/monitor.md");
     run->add_flag("--resume", ro.resume,
                   "continue a run stopped by a signal: a network run from its checkpoint "
-                  "<output>.ckpt, a nalsm run from the samples in its output (same file and "
+                  "<output>.ckpt, a two_phase run from the samples in its output (same file and "
                   "--set options; any --threads/--partitions). A --point run resumes by itself "
                   "when its checkpoint fits");
     run->add_option("--point", ro.point,

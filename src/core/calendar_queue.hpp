@@ -32,6 +32,13 @@ public:
         return buckets_[static_cast<std::size_t>(due % static_cast<step_t>(buckets_.size()))];
     }
 
+    // Empties every bucket (a trial start drops the spikes in flight); keeps the memory.
+    void clear() {
+        for (auto& b: buckets_) {
+            b.clear();
+        }
+    }
+
     std::size_t pending() const {
         std::size_t n = 0;
         for (const auto& b: buckets_) {

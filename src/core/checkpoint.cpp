@@ -40,7 +40,7 @@ namespace glia {
 namespace {
 
 constexpr std::string_view body_magic = "glia checkpoint body";
-constexpr std::uint64_t body_version = 1;
+constexpr std::uint64_t body_version = 2;
 
 using column = state_columns::column;
 
@@ -130,6 +130,7 @@ struct synapse_ref {
 struct block_ref {
     partition* part = nullptr;
     plastic_block* block = nullptr;
+    std::size_t targets = 0;  // neurons of its target block (per-target state)
 };
 
 std::vector<block_ref> blocks_of(const network& net, std::size_t projection) {
@@ -137,7 +138,7 @@ std::vector<block_ref> blocks_of(const network& net, std::size_t projection) {
     for (const auto& p: net.partitions) {
         for (std::size_t b = 0; b < p->plastic.size(); ++b) {
             if (p->plastic_projection[b] == projection) {
-                out.push_back(block_ref{p.get(), p->plastic[b].get()});
+                out.push_back(block_ref{p.get(), p->plastic[b].get(), p->plastic_targets[b].count});
             }
         }
     }
@@ -325,14 +326,9 @@ void simulation::save_state(std::ostream& out) const {
     w.u64(net.modulators.size());
     for (const auto& m: net.modulators) {
         w.str(m.name);
-        w.array(std::span<const step_t>(m.history->times));
-        w.array(std::span<const double>(m.history->amounts));
-        w.i64(m.history->complete_until);
-        if (m.astrocyte) {  // nalsm_astrocyte: A per step so far, w_A and b_A now
-            w.array(std::span<const double>(m.history->level));
-            w.f64(m.w);
-            w.f64(m.b);
-        }
+        state_columns cols;
+        m.block->save_state(cols);
+        write_columns(w, cols.columns());
     }
 
     w.tag("post_history");
@@ -363,9 +359,10 @@ void simulation::save_state(std::ostream& out) const {
         }
         const std::string where = "projection '" + info.name + "' (" + info.rule + ")";
         const auto blocks = blocks_of(net, pj);
-        std::vector<state_columns> seg(blocks.size()), syn(blocks.size()), blk(blocks.size());
+        std::vector<state_columns> seg(blocks.size()), syn(blocks.size()), blk(blocks.size()),
+            tgt(blocks.size());
         for (std::size_t b = 0; b < blocks.size(); ++b) {
-            blocks[b].block->save_state(seg[b], syn[b], blk[b]);
+            blocks[b].block->save_state(seg[b], syn[b], blk[b], tgt[b]);
         }
         w.str(info.name);
         const auto order = canonical_synapses(blocks);
@@ -457,6 +454,21 @@ void simulation::save_state(std::ostream& out) const {
             }
         }
         write_columns(w, blocks.empty() ? std::vector<column>{} : blk[0].columns());
+
+        // Per target: the blocks' columns concatenated in partition order, i.e. by global id
+        // of the target population's neurons (every partition holding targets has a block).
+        std::vector<column> tgt_cols = blocks.empty() ? std::vector<column>{} : tgt[0].columns();
+        for (auto& c: tgt_cols) {
+            c.bytes.clear();
+        }
+        for (std::size_t b = 0; b < blocks.size(); ++b) {
+            check_sizes(tgt[b].columns(), blocks[b].targets, where + " targets");
+            for (std::size_t c = 0; c < tgt_cols.size(); ++c) {
+                const auto& src = tgt[b].columns().at(c).bytes;
+                tgt_cols[c].bytes.insert(tgt_cols[c].bytes.end(), src.begin(), src.end());
+            }
+        }
+        write_columns(w, tgt_cols);
     }
     w.tag("end");
     out.flush();
@@ -647,25 +659,13 @@ void simulation::load_state(std::istream& in) {
         if (name != m.name) {
             throw mismatch("a modulator", "'" + name + "'", "'" + m.name + "'");
         }
-        m.history->times = r.array<step_t>();
-        m.history->amounts = r.array<double>();
-        m.history->complete_until = r.i64();
-        if (m.astrocyte) {
-            m.history->level = r.array<double>();
-            m.w = r.f64();
-            m.b = r.f64();
-            if (m.history->level.empty() ||
-                static_cast<step_t>(m.history->level.size()) != m.history->complete_until) {
-                throw error(fmt::format("checkpoint: astrocyte '{}': {} values of A for {} "
-                                        "steps",
-                                        m.name, m.history->level.size(),
-                                        m.history->complete_until));
-            }
+        state_columns cols;
+        cols.columns() = read_columns(r, name);
+        try {
+            m.block->load_state(cols);
         }
-        if (m.history->times.size() != m.history->amounts.size()) {
-            throw error(fmt::format("checkpoint: modulator '{}': times and amounts differ in "
-                                    "number",
-                                    m.name));
+        catch (const error& e) {
+            throw error(fmt::format("checkpoint: modulator '{}': {}", m.name, e.what()));
         }
     }
 
@@ -735,6 +735,12 @@ void simulation::load_state(std::istream& in) {
         const auto syn_cols = read_columns(r, info.name + ".synapses");
         check_sizes(syn_cols, order.size(), where + " synapses");
         const auto blk_cols = read_columns(r, info.name + ".block");
+        const auto tgt_cols = read_columns(r, info.name + ".targets");
+        std::size_t n_targets = 0;
+        for (const auto& b: blocks) {
+            n_targets += b.targets;
+        }
+        check_sizes(tgt_cols, n_targets, where + " targets");
 
         // Each block's share: its segments by key, its synapses through the canonical order.
         std::vector<state_columns> seg(blocks.size()), syn(blocks.size());
@@ -772,9 +778,20 @@ void simulation::load_state(std::istream& in) {
         }
         state_columns per_block;
         per_block.columns() = blk_cols;
+        std::size_t first_target = 0;
         for (std::size_t b = 0; b < blocks.size(); ++b) {
+            state_columns per_target;
+            for (const auto& c: tgt_cols) {
+                const std::size_t width = state_columns::width(c.kind);
+                const auto from = c.bytes.begin() + static_cast<std::ptrdiff_t>(first_target * width);
+                per_target.columns().push_back(column{
+                    c.name, c.kind,
+                    std::vector<std::byte>(from, from + static_cast<std::ptrdiff_t>(
+                                                            blocks[b].targets * width))});
+            }
+            first_target += blocks[b].targets;
             try {
-                blocks[b].block->load_state(seg[b], syn[b], per_block);
+                blocks[b].block->load_state(seg[b], syn[b], per_block, per_target);
             }
             catch (const error& e) {
                 throw error(fmt::format("checkpoint: {}: {}", where, e.what()));

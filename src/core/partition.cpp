@@ -32,11 +32,17 @@ void partition::finish_setup(step_t now) {
     if (any_lazy_) {
         slot_stamp_.assign(n_slots, -1);
     }
-    n_static_segments_ = static_cast<std::uint32_t>(synapses.segment_delay.size());
+    n_static_segments_ = static_cast<std::uint32_t>(synapses->segment_delay.size());
     plastic_offset.assign(1, n_static_segments_);
     history.resize(n_neurons());
     history_horizon_ = 0;
     next_sweep_.clear();
+    eager_.clear();
+    for (std::size_t k = 0; k < plastic.size(); ++k) {
+        if (plastic[k]->eager()) {
+            eager_.push_back(k);
+        }
+    }
     for (const auto& b: plastic) {
         const auto& syn = b->synapses();
         plastic_offset.push_back(plastic_offset.back() +
@@ -63,8 +69,8 @@ void partition::sweep_plastic(step_t now) {
 template <typename F>
 void partition::for_each_slot(std::uint32_t k, F f) const {
     if (k < n_static_segments_) {
-        const std::uint32_t* target = synapses.target.data();
-        for (std::uint32_t s = synapses.segment_begin[k]; s < synapses.segment_begin[k + 1]; ++s) {
+        const std::uint32_t* target = synapses->target.data();
+        for (std::uint32_t s = synapses->segment_begin[k]; s < synapses->segment_begin[k + 1]; ++s) {
             f(target[s]);
         }
         return;
@@ -152,6 +158,9 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
         if (swept) {
             history.prune(now - history_horizon_);
         }
+        for (std::size_t k: eager_) {
+            plastic[k]->begin_step(now, input_);
+        }
         const std::size_t writes = deliver(now) + apply_devices(now);
         if (any_lazy_) {
             collect_touched(now);
@@ -187,6 +196,17 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
             if (b.homeostasis) {
                 b.homeostasis->after_step(now, spiked_);
             }
+            if (!eager_.empty()) {
+                for (std::uint32_t local: spiked_) {
+                    step_spiked_.push_back(static_cast<std::uint32_t>(b.neuron_offset + local));
+                }
+            }
+        }
+        if (!eager_.empty()) {
+            for (std::size_t k: eager_) {
+                plastic[k]->post_spikes(now, step_spiked_);
+            }
+            step_spiked_.clear();
         }
         clear_input(now, writes);
     }
@@ -194,8 +214,9 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
 
 void partition::clear_input(step_t now, std::size_t writes) {
     auto& bucket = queue.bucket(now);
-    // Sparse steps (few spikes arrived) zero just the slots written; dense ones zero all.
-    if (writes * 4 < input_.size()) {
+    // Sparse steps (few spikes arrived) zero just the slots written; dense ones zero all
+    // (and every step with eager plastic blocks, which write slots outside the bucket).
+    if (writes * 4 < input_.size() && eager_.empty()) {
         double* in = input_.data();
         for (std::uint32_t k: bucket) {
             for_each_slot(k, [in](std::uint32_t slot) { in[slot] = 0.0; });
@@ -204,6 +225,17 @@ void partition::clear_input(step_t now, std::size_t writes) {
             for (const auto& d: poisson) {
                 for (std::uint32_t slot: d.slots) {
                     in[slot] = 0.0;
+                }
+            }
+        }
+        if (dataset_written_) {
+            for (const auto& d: dataset) {
+                const step_t t = now - d.first;
+                if (t >= 0 && t + 1 < static_cast<step_t>(d.offset.size())) {
+                    const auto k = static_cast<std::size_t>(t);
+                    for (std::uint32_t e = d.offset[k]; e < d.offset[k + 1]; ++e) {
+                        in[d.event_slot[e]] = 0.0;
+                    }
                 }
             }
         }
@@ -232,6 +264,21 @@ void partition::collect_touched(step_t now) {
                 if (input_[slot] != 0.0 && stamp[slot] != now) {
                     stamp[slot] = now;
                     touched_slots_.push_back(slot);
+                }
+            }
+        }
+    }
+    if (dataset_written_) {
+        for (const auto& d: dataset) {
+            const step_t t = now - d.first;
+            if (t >= 0 && t + 1 < static_cast<step_t>(d.offset.size())) {
+                const auto k = static_cast<std::size_t>(t);
+                for (std::uint32_t e = d.offset[k]; e < d.offset[k + 1]; ++e) {
+                    const std::uint32_t slot = d.event_slot[e];
+                    if (stamp[slot] != now) {
+                        stamp[slot] = now;
+                        touched_slots_.push_back(slot);
+                    }
                 }
             }
         }
@@ -300,9 +347,9 @@ void partition::apply_heap_events(step_t now) {
 
 std::size_t partition::deliver(step_t now) {
     const auto& bucket = queue.bucket(now);
-    const std::uint32_t* seg_begin = synapses.segment_begin.data();
-    const std::uint32_t* target = synapses.target.data();
-    const float* weight = synapses.weight.data();
+    const std::uint32_t* seg_begin = synapses->segment_begin.data();
+    const std::uint32_t* target = synapses->target.data();
+    const float* weight = synapses->weight.data();
     double* in = input_.data();
     std::uint64_t events = 0;
     const std::size_t n_entries = bucket.size();
@@ -336,9 +383,48 @@ std::size_t partition::deliver(step_t now) {
     return events;
 }
 
+void dataset_device::draw(std::span<const float> p, step_t now, step_t steps,
+                          std::uint64_t trial_key) {
+    first = now;
+    scratch.clear();
+    const step_t lo = std::max<step_t>(0, start);
+    const step_t hi = std::min<step_t>(steps, stop);
+    for (std::size_t j = 0; j < slots.size(); ++j) {
+        trial_events(key, values[j], p[values[j]], lo, hi, trial_key, [&](step_t t) {
+            scratch.emplace_back(static_cast<std::uint32_t>(t), slots[j]);
+        });
+    }
+    offset.assign(static_cast<std::size_t>(steps) + 1, 0);
+    for (const auto& e: scratch) {
+        ++offset[e.first + 1];
+    }
+    for (std::size_t t = 0; t < static_cast<std::size_t>(steps); ++t) {
+        offset[t + 1] += offset[t];
+    }
+    event_slot.resize(scratch.size());
+    std::vector<std::uint32_t> fill(offset.begin(), offset.end() - 1);
+    for (const auto& e: scratch) {
+        event_slot[fill[e.first]++] = e.second;
+    }
+}
+
 std::size_t partition::apply_devices(step_t now) {
     std::size_t writes = 0;
     poisson_written_ = false;
+    dataset_written_ = false;
+    for (auto& d: dataset) {
+        const step_t t = now - d.first;
+        if (t < 0 || t + 1 >= static_cast<step_t>(d.offset.size())) {
+            continue;
+        }
+        const auto k = static_cast<std::size_t>(t);
+        double* in = input_.data();
+        for (std::uint32_t e = d.offset[k]; e < d.offset[k + 1]; ++e) {
+            in[d.event_slot[e]] += d.weight;
+        }
+        writes += d.offset[k + 1] - d.offset[k];
+        dataset_written_ = dataset_written_ || d.offset[k + 1] > d.offset[k];
+    }
     for (auto& d: poisson) {
         if (now < d.start || now >= d.stop) {
             continue;
@@ -416,8 +502,8 @@ void partition::route_pending(std::span<const spike_event> spikes, step_t now) {
 // fixes the order of the sums, depends on it (a resume must repeat it: route_pending).
 template <bool Pending>
 void partition::route_spikes(std::span<const spike_event> all, step_t now) {
-    const std::uint32_t* row = synapses.row_segment.data();
-    const std::uint32_t* delay = synapses.segment_delay.data();
+    const std::uint32_t* row = synapses->row_segment.data();
+    const std::uint32_t* delay = synapses->segment_delay.data();
     for (const spike_event& s: all) {
         const std::uint32_t b = row[s.gid];
         const std::uint32_t e = row[s.gid + 1];
@@ -450,8 +536,8 @@ void partition::queued_spikes(step_t now, std::vector<spike_event>& out) const {
     for (step_t due = now; due < now + n; ++due) {
         for (const std::uint32_t k: queue.bucket(due)) {
             if (k < n_static_segments_) {
-                out.push_back(spike_event{due - static_cast<step_t>(synapses.segment_delay[k]),
-                                          source_of(synapses.row_segment, k)});
+                out.push_back(spike_event{due - static_cast<step_t>(synapses->segment_delay[k]),
+                                          source_of(synapses->row_segment, k)});
                 continue;
             }
             std::size_t b = 0;
@@ -508,6 +594,108 @@ double partition::value(neuron_id gid, const std::string& variable) const {
         }
     }
     throw internal_error(fmt::format("neuron {} is not in this partition", gid));
+}
+
+std::unique_ptr<partition> partition::clone(
+    graded_buffer* graded_copy, std::span<const modulator_history* const> modulators) const {
+    auto c = std::make_unique<partition>();
+    c->first_gid = first_gid;
+    c->end_gid = end_gid;
+    c->blocks.reserve(blocks.size());
+    for (const auto& b: blocks) {
+        block_slot s;
+        s.population = b.population;
+        s.first_in_population = b.first_in_population;
+        s.count = b.count;
+        s.first_gid = b.first_gid;
+        s.n_ports = b.n_ports;
+        s.input_offset = b.input_offset;
+        s.neuron_offset = b.neuron_offset;
+        s.has_current = b.has_current;
+        s.lazy = b.lazy;
+        s.split_port = b.split_port;
+        s.graded_column = b.graded_column;
+        if (b.homeostasis) {
+            s.homeostasis = std::make_unique<homeostasis_state>(*b.homeostasis);
+        }
+        s.info = b.info;
+        s.block = b.block->clone();
+        c->blocks.push_back(std::move(s));
+    }
+    c->synapses = synapses;
+    c->queue = queue;
+    c->heap = heap;
+    c->poisson = poisson;
+    c->noise = noise;
+    c->dataset = dataset;
+    c->currents = currents;
+    c->reports = reports;
+    c->history = history;
+    for (std::size_t k = 0; k < plastic.size(); ++k) {
+        const std::ptrdiff_t m = plastic_modulator[k];
+        c->plastic.push_back(plastic[k]->clone(
+            &c->history, m >= 0 ? modulators[static_cast<std::size_t>(m)] : nullptr));
+    }
+    c->plastic_projection = plastic_projection;
+    c->plastic_targets = plastic_targets;
+    c->plastic_modulator = plastic_modulator;
+    c->plastic_offset = plastic_offset;
+    c->sic = sic;
+    c->graded = graded_copy;
+    c->input_ = input_;
+    c->base_current_ = base_current_;
+    c->current_ = current_;
+    c->any_current_ = any_current_;
+    c->spikes_ = spikes_;
+    c->poisson_written_ = poisson_written_;
+    c->eager_ = eager_;
+    c->any_lazy_ = any_lazy_;
+    c->next_sweep_ = next_sweep_;
+    c->history_horizon_ = history_horizon_;
+    c->n_static_segments_ = n_static_segments_;
+    c->slot_stamp_ = slot_stamp_;
+    c->events_ = events_;
+    return c;
+}
+
+void partition::begin_trial(step_t now, const partition& built, std::uint64_t trial_key) {
+    queue.clear();
+    spikes_.clear();
+    step_spiked_.clear();
+    std::fill(input_.begin(), input_.end(), 0.0);
+    if (any_lazy_) {
+        std::fill(slot_stamp_.begin(), slot_stamp_.end(), -1);
+    }
+    // Devices as built, their draws keyed by the trial as well, the heap replayed to `now`.
+    const std::uint64_t salt = mix64(trial_key ^ 0x7472696131ULL);
+    for (std::size_t k = 0; k < poisson.size(); ++k) {
+        poisson[k].key = mix64(built.poisson[k].key ^ salt);
+        poisson[k].cached_pair = -1;
+    }
+    for (std::size_t k = 0; k < noise.size(); ++k) {
+        noise[k].key = mix64(built.noise[k].key ^ salt);
+    }
+    for (auto& d: dataset) {
+        d.clear();
+    }
+    heap = built.heap;
+    currents = built.currents;
+    base_current_ = built.base_current_;
+    current_ = built.current_;
+    if (now > 0) {
+        apply_heap_events(now - 1);
+    }
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+        if (built.blocks[b].homeostasis) {
+            *blocks[b].homeostasis = *built.blocks[b].homeostasis;
+        }
+    }
+    for (std::size_t b = 0; b < plastic.size(); ++b) {
+        const step_t interval = plastic[b]->sweep_interval();
+        next_sweep_[b] = (now / interval + 1) * interval;
+        plastic[b]->begin_trial(now);
+    }
+    events_ = 0;
 }
 
 }  // namespace glia

@@ -4,14 +4,17 @@
 // their state (model blocks, struct of arrays), their incoming synapses, their calendar queue,
 // their event heap and the devices that act on them.
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include <glia/model.hpp>
 #include <glia/plasticity.hpp>
 #include <glia/recording.hpp>
+#include <glia/rng.hpp>
 #include <glia/types.hpp>
 
 #include "core/calendar_queue.hpp"
@@ -128,6 +131,57 @@ struct poisson_device {
     step_t cached_pair = -1;
 };
 
+// The event steps in [lo, hi) of value `v` with probability p per step in trial `trial_key`:
+// independent Bernoulli draws, made as geometric gaps from the stream (key, v, trial_key).
+template <typename Emit>
+void trial_events(std::uint64_t key, std::uint32_t v, double p, step_t lo, step_t hi,
+                  std::uint64_t trial_key, Emit emit) {
+    const double pk = p > 1 ? 1.0 : p;
+    if (!(pk > 0) || lo >= hi) {
+        return;
+    }
+    if (pk >= 1) {
+        for (step_t t = lo; t < hi; ++t) {
+            emit(t);
+        }
+        return;
+    }
+    rng_stream rng(key, v, trial_key);
+    const double inv_log_q = 1.0 / std::log1p(-pk);
+    double t = static_cast<double>(lo) + std::floor(std::log(rng.uniform_pos()) * inv_log_q);
+    while (t < static_cast<double>(hi)) {
+        emit(static_cast<step_t>(t));
+        t += 1.0 + std::floor(std::log(rng.uniform_pos()) * inv_log_q);
+    }
+}
+
+// A trial input (dataset_source): per trial, target k receives `weight` in the steps of its
+// events, drawn from the probabilities the protocol sets (trial.hpp). Events of value (pixel)
+// k come from the stream (key, k, trial key) as geometric gaps: independent Bernoulli draws
+// per step, keyed by the value and the trial, never by the worker or partition.
+struct dataset_device {
+    std::size_t input = 0;              // index in the experiment's inputs
+    std::uint64_t key = 0;
+    double weight = 0;                  // per event [port weight unit]
+    step_t start = 0, stop = 0;         // active on steps [start, stop) of a trial (from its first)
+    std::size_t n_values = 0;           // values per sample (the input's neurons)
+    std::vector<std::uint32_t> slots;   // input slot of each target in this partition
+    std::vector<std::uint32_t> values;  // ... and the index of its value in a sample
+    // This trial's events: offset[t - first] .. offset[t - first + 1] into slot_of_event.
+    step_t first = 0;
+    std::vector<std::uint32_t> offset;
+    std::vector<std::uint32_t> event_slot;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> scratch;  // (step, slot) while drawing
+
+    // Draws the events of steps [now, now + steps) from p (one probability per value of a
+    // sample; only this partition's values are read) for trial `trial_key`.
+    void draw(std::span<const float> p, step_t now, step_t steps, std::uint64_t trial_key);
+    void clear() {
+        offset.clear();
+        event_slot.clear();
+    }
+};
+
 // Gaussian current, drawn anew every step for every target.
 struct noise_device {
     std::uint64_t key = 0;
@@ -171,17 +225,21 @@ public:
     neuron_id first_gid = 0;  // the partition holds global ids [first_gid, end_gid)
     neuron_id end_gid = 0;
     std::vector<block_slot> blocks;
-    synapse_store synapses;
+    // Immutable once built: the copies of a partition that trials run share it.
+    std::shared_ptr<const synapse_store> synapses;
     calendar_queue queue;
     event_heap heap;
     std::vector<poisson_device> poisson;
     std::vector<noise_device> noise;
+    std::vector<dataset_device> dataset;
     std::vector<current_device> currents;
     std::vector<report_part> reports;
     // Plastic projections onto this partition; their segments follow the static ones in the
     // calendar queue: block b owns queue ids [plastic_offset[b], plastic_offset[b + 1]).
     std::vector<std::unique_ptr<plastic_block>> plastic;
     std::vector<std::size_t> plastic_projection;  // projection index of each plastic block
+    std::vector<slot_map> plastic_targets;        // the target block of each plastic block
+    std::vector<std::ptrdiff_t> plastic_modulator;  // modulator index of each (-1: none)
     std::vector<std::uint32_t> plastic_offset;
     post_history history;
     sic_store sic;                     // graded input onto this partition's neurons
@@ -189,6 +247,18 @@ public:
 
     // Call once after the fields above are filled, with the step the run starts at.
     void finish_setup(step_t now);
+
+    // An independent copy for trials (include/glia/trial.hpp): blocks, queues, devices and
+    // plastic state copied; the static synapses and the plastic blocks' synapses shared. The
+    // copy reads `graded` and `modulators` (the copy's own, one per network modulator).
+    std::unique_ptr<partition> clone(graded_buffer* graded,
+                                     std::span<const modulator_history* const> modulators) const;
+
+    // A trial starts at step `now` (trial.cpp): spikes in flight and this epoch's spikes are
+    // dropped, the input slots cleared, devices and homeostasis as in `built` (the partition
+    // this one was cloned from, never run) with their random draws keyed by the trial too,
+    // every plastic block told (begin_trial). Neuron state is the caller's.
+    void begin_trial(step_t now, const partition& built, std::uint64_t trial_key);
 
     // Brings lazily updated blocks to the start of step `now` (before their state is read).
     void catch_up(step_t now);
@@ -250,6 +320,9 @@ private:
     std::vector<std::uint32_t> spiked_;  // scratch: block-local spikes of one block
     std::vector<spike_event> spikes_;    // this epoch's spikes, (step, gid) order
     bool poisson_written_ = false;       // a Poisson device wrote slots in this step
+    bool dataset_written_ = false;       // ... a dataset device
+    std::vector<std::size_t> eager_;     // indices of the eager plastic blocks
+    std::vector<std::uint32_t> step_spiked_;  // partition indices of this step's spikes
     bool any_lazy_ = false;
     std::vector<step_t> next_sweep_;  // per plastic block: the step of its next sweep
     step_t history_horizon_ = 0;

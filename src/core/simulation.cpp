@@ -72,6 +72,10 @@ simulation::simulation(const experiment_spec& spec, const model_registry& models
 
     // The exchange period is the shortest delay: a spike of this epoch is never due in it.
     st.epoch = net.min_delay > 0 ? std::min(net.min_delay, max_epoch_steps) : max_epoch_steps;
+    // ... and no longer than a modulator lets rules wait for what it makes of the spikes.
+    for (const auto& m: net.modulators) {
+        st.epoch = std::min(st.epoch, std::max<step_t>(1, m.block->latency()));
+    }
     const step_t horizon = net.max_delay + st.epoch + 1;
     if (net.graded) {
         // Rows written in this epoch never alias rows read in it (partition.hpp).
@@ -180,19 +184,28 @@ const build_report& simulation::report() const { return impl_->report; }
 
 step_t simulation::now() const { return impl_->now; }
 
-std::vector<double> simulation::astrocyte_level(std::string_view modulator) const {
+modulator_levels simulation::modulator_level(std::string_view modulator) const {
     std::string known;
     for (const auto& m: impl_->net.modulators) {
-        if (!m.astrocyte) {
+        if (!m.block->records_level()) {
             continue;
         }
         if (m.name == modulator) {
-            return m.history->level;
+            const auto& h = m.block->history();
+            // Steps 0 .. now(): the level is known further (latency), but not for the output.
+            const auto n = static_cast<std::size_t>(
+                std::min<step_t>(h.level_end(), impl_->now + 1) - h.level_first);
+            modulator_levels out;
+            out.first_step = h.level_first;
+            out.n_regions = h.n_regions;
+            out.values.assign(h.level.begin(),
+                              h.level.begin() + static_cast<std::ptrdiff_t>(n * h.n_regions));
+            return out;
         }
         known += (known.empty() ? "" : ", ") + m.name;
     }
-    throw error(fmt::format("astrocyte_level: no nalsm_astrocyte modulator '{}'; there are: {}",
-                            modulator, known.empty() ? "(none)" : known));
+    throw error(fmt::format("no modulator '{}' with a level; there are: {}", modulator,
+                            known.empty() ? "(none)" : known));
 }
 
 run_summary simulation::run(recording_sink& sink, const run_control& control) {
@@ -273,7 +286,7 @@ run_summary simulation::run(recording_sink& sink, const run_control& control) {
         if (control.on_spikes && !st.merged.empty()) {
             control.on_spikes(st.merged);
         }
-        st.record_modulators(to);
+        st.record_modulators(from, to);
         st.collect_recordings();
         st.now = to;
         if (st.pending_bytes() >= batch_bytes ||
@@ -429,7 +442,7 @@ void sort_synapses(std::vector<synapse_weight>& out) {
 std::vector<synapse_weight> simulation::static_synapses() const {
     std::vector<synapse_weight> out;
     for (const auto& p: impl_->net.partitions) {
-        const auto& st = p->synapses;
+        const auto& st = *p->synapses;
         for (std::size_t src = 0; src + 1 < st.row_segment.size(); ++src) {
             for (std::uint32_t k = st.row_segment[src]; k < st.row_segment[src + 1]; ++k) {
                 for (std::uint32_t s = st.segment_begin[k]; s < st.segment_begin[k + 1]; ++s) {
@@ -475,7 +488,7 @@ std::uint64_t simulation::connectivity_hash() const {
     std::uint64_t x = 0;
     std::uint64_t n = 0;
     for (const auto& p: impl_->net.partitions) {
-        const auto& st = p->synapses;
+        const auto& st = *p->synapses;
         // Slot -> (gid, port) through the blocks.
         auto decode = [&](std::uint32_t slot, neuron_id& gid, std::uint32_t& port) {
             for (const auto& b: p->blocks) {
@@ -507,7 +520,7 @@ std::uint64_t simulation::connectivity_hash() const {
                 }
             }
         }
-        // sic connections: (source, target, weight bits, delay), marked apart from synapses.
+        // sic connections: (source, target, weight bits, delay), marked apart from synapses->
         const auto& sic = p->sic;
         for (std::size_t k = 0; k < sic.segment_delay.size(); ++k) {
             for (std::uint32_t c = sic.segment_begin[k]; c < sic.segment_begin[k + 1]; ++c) {

@@ -122,58 +122,12 @@ struct simulation::state {
         }
     }
 
-    // Population-driven modulators: this epoch's spikes of their population become events
-    // (one per step, the spike count as amount) at step + 1 + delay.
-    void record_modulators(step_t epoch_end) {
+    // Every modulator reads the spikes of this epoch [from, to) (merged is in (step, gid)
+    // order), serially: the same for every thread and partition count.
+    void record_modulators(step_t from, step_t to) {
         for (auto& m: net.modulators) {
-            if (m.astrocyte) {
-                advance_astrocyte(m, epoch_end);
-                continue;
-            }
-            if (m.source < 0) {
-                continue;
-            }
-            auto& h = *m.history;
-            for (const spike_event& s: merged) {
-                if (pop_of[s.gid] != static_cast<std::uint32_t>(m.source)) {
-                    continue;
-                }
-                const step_t t = s.step + 1 + m.delay;
-                if (!h.times.empty() && h.times.back() == t) {
-                    h.amounts.back() += 1.0;
-                } else {
-                    h.times.push_back(t);
-                    h.amounts.push_back(1.0);
-                }
-            }
-            h.complete_until = epoch_end + 1 + m.delay;
+            m.block->advance(from, to, merged);
         }
-    }
-
-    // A nalsm_astrocyte (docs/models/nalsm_astrocyte.md) through this epoch's steps u (merged
-    // is in step order): A(u + 1) = A(u) + (w_A C(u) + dt (b_A - A(u))) / tau_A with C(u) the
-    // signed count of the spikes it reads in step u, then A, w_A and b_A times decay. Serial
-    // and in step order: the same for every thread and partition count.
-    void advance_astrocyte(network::modulator& m, step_t epoch_end) {
-        auto& level = m.history->level;
-        auto s = merged.begin();
-        for (auto u = static_cast<step_t>(level.size()) - 1; u < epoch_end; ++u) {
-            double count = 0;
-            for (; s != merged.end() && s->step <= u; ++s) {
-                if (s->step == u) {
-                    count += m.sign[s->gid];
-                }
-            }
-            const double a = level.back();
-            double next = a + (m.w * count + net.dt * (m.b - a)) / m.tau;
-            if (m.decay != 1.0) {
-                next *= m.decay;
-                m.w *= m.decay;
-                m.b *= m.decay;
-            }
-            level.push_back(next);
-        }
-        m.history->complete_until = static_cast<step_t>(level.size());
     }
 
     // Appends this epoch's recorded spikes and frames to the batches.

@@ -204,13 +204,16 @@ string input_kind_name(input_spec::kind k) {
         return "step_current_generator";
     case input_spec::kind::noise_generator:
         return "noise_generator";
+    case input_spec::kind::dataset_source:
+        return "dataset_source";
     }
     return "";
 }
 
 constexpr input_spec::kind all_input_kinds[] = {
     input_spec::kind::poisson_generator, input_spec::kind::dc_generator,
-    input_spec::kind::step_current_generator, input_spec::kind::noise_generator};
+    input_spec::kind::step_current_generator, input_spec::kind::noise_generator,
+    input_spec::kind::dataset_source};
 
 std::vector<string_view> input_keys(input_spec::kind k) {
     switch (k) {
@@ -222,6 +225,8 @@ std::vector<string_view> input_keys(input_spec::kind k) {
         return {"times", "amplitudes"};
     case input_spec::kind::noise_generator:
         return {"mean", "std"};
+    case input_spec::kind::dataset_source:
+        return {"weight", "receptor", "encoding", "max_rate"};
     }
     return {};
 }
@@ -279,6 +284,12 @@ public:
 
     void apply_override(YAML::Node& root, const string& text);
     experiment_spec read(const YAML::Node& root);
+    // The network of a two_phase protocol's phase B: `root` with protocol.phase_b.set applied.
+    experiment_spec read_phase_b(YAML::Node root) {
+        const YAML::Node& c = root;
+        apply_phase_b_set(root, as_map(c["protocol"]["phase_b"]["set"], "protocol.phase_b.set"));
+        return read(root);
+    }
 
 private:
     // Errors and locations.
@@ -329,12 +340,19 @@ private:
                          const population_ref& source, const population_ref& target);
     input_spec read_input(const entry& e);
     modulator_spec read_modulator(const entry& e);
-    void read_astrocyte(const yaml_map& m, const string& path, modulator_spec& mod);
     record_spec read_record(const yaml_map& root, const std::vector<projection_spec>& projections);
     void read_report(const entry& e, std::vector<report_spec>& out,
                      std::map<string, string>& names);
     output_spec read_output(const yaml_map& root);
     metrics_spec read_metrics(const yaml_map& root, const simulation_spec& sim);
+    protocol_spec read_protocol(const yaml_map& root, const experiment_spec& spec);
+    void read_two_phase(const yaml_map& m, protocol_spec& p, const experiment_spec& spec);
+    void read_timeseries(const yaml_map& m, protocol_spec& p, const experiment_spec& spec);
+    dataset_spec read_dataset(const YAML::Node& n, const string& path);
+    readout_spec read_readout(const yaml_map& root);
+    // protocol.phase_b.set: each key.path: value entry applied to `root` as --set would,
+    // errors located at the entry.
+    void apply_phase_b_set(YAML::Node& root, const yaml_map& set);
 
     string file_;                     // the name used in messages
     std::vector<string> modulator_names_;
@@ -711,7 +729,7 @@ value_spec loader::value_at(const YAML::Node& n, const string& path, const value
     } else if (n.IsMap()) {
         if (n.size() != 1) {
             fail(n, fmt::format("{} must be a number, a list or a map with one key (uniform, "
-                                "normal or lognormal), got a map with {} keys",
+                                "normal, lognormal or choice), got a map with {} keys",
                                 path, n.size()));
         }
         if (!rule.per_element) {
@@ -778,9 +796,18 @@ value_spec loader::value_at(const YAML::Node& n, const string& path, const value
             if (rule.delay) {
                 check_delay_bound(body, dist_path, min, out.min);
             }
+        } else if (kind == "choice") {
+            // choice: [a, b, ...]: each element one of the values, equally likely.
+            if (!body.IsSequence() || body.size() == 0) {
+                fail(body, dist_path + " must be a non-empty list of values, got " + shown(body));
+            }
+            out.type = value_spec::kind::choice;
+            for (std::size_t i = 0; i < body.size(); ++i) {
+                out.values.push_back(read_checked(body[i], item(dist_path, i)));
+            }
         } else {
             fail(it->first, "unknown distribution '" + kind + "' in " + path +
-                                "; expected one of: uniform, normal, lognormal");
+                                "; expected one of: uniform, normal, lognormal, choice");
         }
     } else {
         fail(n, path + " must be a number, got nothing");
@@ -884,12 +911,19 @@ simulation_spec loader::read_simulation(const yaml_map& root) {
         }
     }
     dt_ = s.dt;
-    const YAML::Node& duration = required(m, "duration");
-    s.duration = time_at(duration, "simulation.duration");
-    if (!(s.duration > 0)) {
-        fail(duration, "simulation.duration must be > 0 ms, got " + duration.Scalar());
+    // A protocol sets the lengths of its runs itself: duration is then optional.
+    const entry* duration_entry = m.find("duration");
+    if (duration_entry == nullptr && root.find("protocol") == nullptr) {
+        required(m, "duration");
     }
-    check_grid_time(duration, "simulation.duration", s.duration);
+    if (duration_entry != nullptr) {
+        const YAML::Node& duration = duration_entry->value;
+        s.duration = time_at(duration, "simulation.duration");
+        if (!(s.duration > 0)) {
+            fail(duration, "simulation.duration must be > 0 ms, got " + duration.Scalar());
+        }
+        check_grid_time(duration, "simulation.duration", s.duration);
+    }
     if (const entry* e = m.find("seed")) {
         s.seed = integer_at(e->value, "simulation.seed", 0);
     }
@@ -1548,8 +1582,23 @@ projection_spec loader::read_projection(const entry& e) {
                                                            : join(modulator_names_)));
         }
     } else if (synapse_rule != nullptr && synapse_rule->info.needs_modulator) {
-        fail(m.node, "missing required key 'modulator' in '" + path + "' (rule " +
-                         synapse_rule->info.name + " needs one of the experiment's modulators)");
+        bool ignored = false;  // e.g. astro_stdp in mode symmetric or frozen
+        if (synapse_rule->ignores_modulator != nullptr) {
+            const auto& params = synapse_rule->info.params;
+            value_table t(params.size());
+            for (std::size_t i = 0; i < params.size(); ++i) {
+                const auto it = proj.plasticity.find(params[i].name);
+                t.set(i, {it != proj.plasticity.end() && it->second.is_constant()
+                              ? it->second.value
+                              : params[i].default_value});
+            }
+            ignored = synapse_rule->ignores_modulator(t);
+        }
+        if (!ignored) {
+            fail(m.node, "missing required key 'modulator' in '" + path + "' (rule " +
+                             synapse_rule->info.name +
+                             " needs one of the experiment's modulators)");
+        }
     }
     if (const entry* t = m.find("tripartite")) {
         if (sic) {
@@ -1815,104 +1864,108 @@ void loader::read_edges_file(projection_spec& proj, const YAML::Node& n, const s
     }
 }
 
-// modulators.<name> with type: nalsm_astrocyte (docs/models/nalsm_astrocyte.md).
-void loader::read_astrocyte(const yaml_map& m, const string& path, modulator_spec& mod) {
-    check_keys(m, {"type", "excite", "inhibit", "w", "b", "tau", "initial", "rho", "decay"});
-    mod.astrocyte = true;
-    auto names = [&](string_view key, std::vector<string>& out) {
-        const entry* e = m.find(key);
-        if (e == nullptr) {
-            return;
-        }
-        const string k_path = sub(path, string(key));
-        if (e->value.IsScalar()) {
-            out.push_back(populations_[population_at(e->value, k_path)].name);
-            return;
-        }
-        if (!e->value.IsSequence()) {
-            fail(e->value, k_path + " must be a population name or a list of them, got " +
-                               shown(e->value));
-        }
-        for (std::size_t i = 0; i < e->value.size(); ++i) {
-            const string name = populations_[population_at(e->value[i], item(k_path, i))].name;
-            if (std::find(mod.excite.begin(), mod.excite.end(), name) != mod.excite.end() ||
-                std::find(mod.inhibit.begin(), mod.inhibit.end(), name) != mod.inhibit.end() ||
-                std::find(out.begin(), out.end(), name) != out.end()) {
-                fail(e->value[i], item(k_path, i) + ": population '" + name +
-                                      "' is already listed (each population at most once in "
-                                      "excite and inhibit)");
-            }
-            out.push_back(name);
-        }
-    };
-    names("excite", mod.excite);
-    names("inhibit", mod.inhibit);
-    if (mod.excite.empty() && mod.inhibit.empty()) {
-        fail(m.node, path + ": a nalsm_astrocyte reads at least one population: give excite "
-                            "(spikes count +1) and/or inhibit (spikes count -1)");
-    }
-    auto number = [&](string_view key, double& out, value_range range) {
-        const entry* e = m.find(key);
-        if (e == nullptr) {
-            return;
-        }
-        const string k_path = sub(path, string(key));
-        out = quantity_at(e->value, k_path, {dimension::none}).value;
-        if (auto problem = range_problem(range, out, dimension::none)) {
-            fail(e->value, k_path + " " + *problem + ", got " + e->value.Scalar());
-        }
-    };
-    number("w", mod.w, value_range::any);
-    number("b", mod.b, value_range::any);
-    number("initial", mod.initial, value_range::any);
-    number("rho", mod.rho, value_range::unit_interval);
-    number("decay", mod.decay, value_range::unit_interval);
-    if (const entry* t = m.find("tau")) {
-        mod.tau = time_at(t->value, sub(path, "tau"));
-        if (!(mod.tau > 0)) {
-            fail(t->value, sub(path, "tau") + " must be > 0 ms, got " + t->value.Scalar());
-        }
-    }
-    if (const entry* dc = m.find("decay"); dc != nullptr && !(mod.decay > 0)) {
-        fail(dc->value, sub(path, "decay") + " must be in (0, 1], got " + dc->value.Scalar());
-    }
-}
-
-// modulators.<name>: {population: X} or {times: [...], amounts: [...]}, and delay.
+// modulators.<name>: {type: MODEL, <role>: population(s)..., <parameter>: value...,
+// times: [...], amounts: [...]} for any registered modulator model (include/glia/modulator.hpp):
+// a role key names populations (one name or a list), times/amounts a scripted signal (models
+// that take events), every other key is a parameter of the model.
 modulator_spec loader::read_modulator(const entry& e) {
     const string path = "modulators." + e.key;
     const yaml_map m = as_map(e.value, path);
     modulator_spec mod;
     mod.name = e.key;
     mod.where = where(m.node);
+    const modulator_model* model = models_.find_modulator("volume_transmitter");
     if (const entry* type = m.find("type")) {
-        const string& word = text_at(type->value, sub(path, "type"),
-                                     "one of: volume_transmitter, nalsm_astrocyte");
-        if (word == "nalsm_astrocyte") {
-            read_astrocyte(m, path, mod);
-            return mod;
-        }
-        if (word != "volume_transmitter") {
-            fail(type->value, sub(path, "type") +
-                                  " must be one of: volume_transmitter, nalsm_astrocyte; got " +
+        const auto names = models_.modulator_names();
+        const string& word = text_at(type->value, sub(path, "type"), "one of: " + join(names));
+        model = models_.find_modulator(word);
+        if (model == nullptr) {
+            fail(type->value, sub(path, "type") + " must be one of: " + join(names) + "; got " +
                                   shown(type->value));
         }
     }
-    check_keys(m, {"type", "population", "times", "amounts", "delay"});
-    const entry* pop = m.find("population");
-    const entry* times = m.find("times");
-    if ((pop == nullptr) == (times == nullptr)) {
-        fail(m.node, path + ": give either population (its spikes drive the modulator) or times "
-                            "and amounts (a scripted signal)");
+    if (model == nullptr) {
+        throw internal_error("no modulator model volume_transmitter is registered");
     }
-    if (pop != nullptr) {
-        mod.population =
-            populations_[population_at(pop->value, sub(path, "population"))].name;
-        if (m.find("amounts") != nullptr) {
-            fail(m.find("amounts")->key_node,
-                 sub(path, "amounts") + ": only a scripted signal (times) has amounts");
+    mod.type = model->info.name;
+    std::vector<string> seen;
+    for (const auto& en: m.entries) {
+        const string k_path = sub(path, en.key);
+        if (en.key == "type") {
+            continue;
         }
-    } else {
+        const auto role = std::find_if(model->roles.begin(), model->roles.end(),
+                                       [&](const modulator_role& r) { return r.name == en.key; });
+        if (role != model->roles.end()) {
+            auto& out = mod.roles[en.key];
+            const auto add = [&](const YAML::Node& n, const string& at) {
+                const string name = populations_[population_at(n, at)].name;
+                if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+                    fail(n, at + ": population '" + name +
+                                "' is already listed (each population at most once in a "
+                                "modulator)");
+                }
+                seen.push_back(name);
+                out.push_back(name);
+            };
+            if (en.value.IsScalar()) {
+                add(en.value, k_path);
+            } else if (en.value.IsSequence()) {
+                for (std::size_t i = 0; i < en.value.size(); ++i) {
+                    add(en.value[i], item(k_path, i));
+                }
+            } else {
+                fail(en.value, k_path + " must be a population name or a list of them, got " +
+                                   shown(en.value));
+            }
+            continue;
+        }
+        if ((en.key == "times" || en.key == "amounts") && model->takes_events) {
+            continue;  // read below, together
+        }
+        const std::size_t index = model->info.param_index(en.key);
+        if (index == model_info::npos) {
+            std::vector<string> keys{"type"};
+            for (const auto& r: model->roles) {
+                keys.push_back(r.name);
+            }
+            if (model->takes_events) {
+                keys.push_back("times");
+                keys.push_back("amounts");
+            }
+            for (const auto& p: model->info.params) {
+                keys.push_back(p.name);
+            }
+            fail(override_label(en.value) ? en.value : en.key_node,
+                 "unknown key '" + en.key + "' in '" + path + "' (modulator " +
+                     model->info.name + "); keys are: " + join(keys));
+        }
+        const param_info& p = model->info.params[index];
+        value_rule r;
+        if (p.dim != dimension::none) {
+            r.dims = {p.dim};
+        }
+        r.range = p.range;
+        r.range_dim = p.dim;
+        if (p.components > 1) {
+            r.per_element = true;
+            r.list_size = p.components;
+            r.list_what = fmt::format("one per axis ({})", p.components);
+        } else {
+            r.per_element = false;
+            r.fixed_message = k_path + " must be a single value";
+        }
+        value_spec v = value_at(en.value, k_path, r);
+        if (p.components > 1 && !v.is_constant() && v.type != value_spec::kind::list) {
+            fail(en.value, k_path + fmt::format(" must be a number or a list of {}", p.components));
+        }
+        if (p.dim == dimension::time && v.is_constant()) {
+            check_grid_time(en.value, k_path, v.value);
+        }
+        mod.params[en.key] = std::move(v);
+    }
+    const entry* times = m.find("times");
+    if (model->takes_events && times != nullptr) {
         const YAML::Node& amounts = required(m, "amounts");
         const string t_path = sub(path, "times");
         const string a_path = sub(path, "amounts");
@@ -1934,15 +1987,33 @@ modulator_spec loader::read_modulator(const entry& e) {
             }
             check_grid_time(times->value[i], item(t_path, i), t);
             mod.times.push_back(t);
-            mod.amounts.push_back(quantity_at(amounts[i], item(a_path, i), {dimension::none}).value);
+            mod.amounts.push_back(
+                quantity_at(amounts[i], item(a_path, i), {dimension::none}).value);
         }
+    } else if (model->takes_events && m.find("amounts") != nullptr) {
+        fail(m.find("amounts")->key_node,
+             sub(path, "amounts") + ": only a scripted signal (times) has amounts");
     }
-    if (const entry* d = m.find("delay")) {
-        mod.delay = time_at(d->value, sub(path, "delay"));
-        if (!(mod.delay >= 0)) {
-            fail(d->value, sub(path, "delay") + " must be >= 0 ms");
+    {
+        // What drives the modulator (its parameters are checked when the network is lowered,
+        // with their defaults): populations, or a scripted signal for models that take one.
+        bool has_role = false;
+        for (const auto& [role, names]: mod.roles) {
+            has_role = has_role || !names.empty();
         }
-        check_grid_time(d->value, sub(path, "delay"), mod.delay);
+        if (model->takes_events && has_role == !mod.times.empty()) {
+            fail(m.node, path + ": give either " + model->roles.front().name +
+                             " (its spikes drive the modulator) or times and amounts (a "
+                             "scripted signal)");
+        }
+        if (!model->takes_events && !has_role && !model->roles.empty()) {
+            std::vector<string> names;
+            for (const auto& r: model->roles) {
+                names.push_back(r.name);
+            }
+            fail(m.node, path + ": a " + model->info.name + " reads at least one population: "
+                                "give " + join(names));
+        }
     }
     return mod;
 }
@@ -1998,7 +2069,8 @@ input_spec loader::read_input(const entry& e) {
     const population_ref& target = populations_[population_at(target_node, sub(path, "target"))];
     in.target = target.name;
     const model_info& info = target.model->info;
-    const bool current = in.type != input_spec::kind::poisson_generator;
+    const bool current = in.type != input_spec::kind::poisson_generator &&
+                         in.type != input_spec::kind::dataset_source;
     if (current && !info.accepts_current) {
         fail(target_node, sub(path, "target") + ": population '" + target.name + "' (model " +
                               info.name + ") does not accept current, which a " + type +
@@ -2006,7 +2078,7 @@ input_spec loader::read_input(const entry& e) {
     }
     if (!current && info.ports.empty()) {
         fail(target_node, sub(path, "target") + ": population '" + target.name + "' (model " +
-                              info.name + ") has no input ports for a poisson_generator's spikes");
+                              info.name + ") has no input ports for a " + type + "'s events");
     }
     if (const entry* n = m.find("neurons")) {
         in.neurons = neurons_at(n->value, sub(path, "neurons"), target);
@@ -2027,11 +2099,35 @@ input_spec loader::read_input(const entry& e) {
 
     const std::vector<dimension> pA{dimension::current};
     switch (in.type) {
+    case input_spec::kind::dataset_source:
     case input_spec::kind::poisson_generator: {
-        const YAML::Node& rate = required(m, "rate");
-        in.rate = quantity_at(rate, sub(path, "rate"), {dimension::rate}).value;
-        if (!(in.rate >= 0)) {
-            fail(rate, sub(path, "rate") + " must be >= 0 Hz, got " + rate.Scalar());
+        if (in.type == input_spec::kind::poisson_generator) {
+            const YAML::Node& rate = required(m, "rate");
+            in.rate = quantity_at(rate, sub(path, "rate"), {dimension::rate}).value;
+            if (!(in.rate >= 0)) {
+                fail(rate, sub(path, "rate") + " must be >= 0 Hz, got " + rate.Scalar());
+            }
+        } else {
+            if (const entry* enc = m.find("encoding")) {
+                in.encoding = text_at(enc->value, sub(path, "encoding"), "nalsm or rate");
+                if (in.encoding != "nalsm" && in.encoding != "rate") {
+                    fail(enc->value, sub(path, "encoding") + " must be one of: nalsm, rate; got " +
+                                         shown(enc->value));
+                }
+            }
+            if (const entry* mr = m.find("max_rate")) {
+                if (in.encoding != "rate") {
+                    fail(mr->key_node, sub(path, "max_rate") + " applies only to encoding: rate");
+                }
+                in.max_rate = quantity_at(mr->value, sub(path, "max_rate"), {dimension::rate}).value;
+                if (!(in.max_rate > 0)) {
+                    fail(mr->value, sub(path, "max_rate") + " must be > 0 Hz, got " +
+                                        mr->value.Scalar());
+                }
+            } else if (in.encoding == "rate") {
+                fail(m.node, "missing required key 'max_rate' in '" + path +
+                                 "' (encoding rate: the rate of the brightest value)");
+            }
         }
         // The port: the receptor, else by the weight's sign, else the model's first port.
         const entry* r = m.find("receptor");
@@ -2491,7 +2587,7 @@ experiment_spec loader::read(const YAML::Node& root) {
     // `sweep` belongs to src/sweep (glia sweep, glia run --point): accepted here, not read.
     check_keys(top,
                {"simulation", "populations", "projections", "inputs", "modulators", "record",
-                "output", "metrics", "sweep"});
+                "output", "metrics", "protocol", "readout", "sweep"});
     experiment_spec spec;
     spec.simulation = read_simulation(top);
 
@@ -2538,8 +2634,497 @@ experiment_spec loader::read(const YAML::Node& root) {
     }
     spec.record = read_record(top, spec.projections);
     spec.output = read_output(top);
-    spec.metrics = read_metrics(top, spec.simulation);
+    spec.protocol = read_protocol(top, spec);
+    if (spec.protocol.type == protocol_spec::kind::two_phase) {
+        // The metrics of a plain run's raster do not apply; the protocol measures its own.
+        if (const entry* mt = top.find("metrics")) {
+            fail(mt->key_node, "metrics: a two_phase protocol measures the branching factor "
+                               "on its test samples (protocol.branching_samples); metrics is "
+                               "for plain network runs");
+        }
+    } else {
+        spec.metrics = read_metrics(top, spec.simulation);
+    }
+    if (const entry* ro = top.find("readout")) {
+        if (spec.protocol.type != protocol_spec::kind::two_phase) {
+            fail(ro->key_node, "readout: only a two_phase protocol trains classifiers (a "
+                               "timeseries protocol's readout is set under protocol.task)");
+        }
+    }
+    spec.readout = read_readout(top);
     return spec;
+}
+
+// protocol: {type: two_phase | timeseries, ...} (docs/config_reference.md, "protocol").
+protocol_spec loader::read_protocol(const yaml_map& root, const experiment_spec& spec) {
+    protocol_spec p;
+    const entry* e = root.find("protocol");
+    if (e == nullptr) {
+        return p;
+    }
+    const yaml_map m = as_map(e->value, "protocol");
+    p.where = where(m.node);
+    const YAML::Node& type = required(m, "type");
+    const string& word = text_at(type, "protocol.type", "two_phase or timeseries");
+    if (word == "two_phase") {
+        p.type = protocol_spec::kind::two_phase;
+        read_two_phase(m, p, spec);
+    } else if (word == "timeseries") {
+        p.type = protocol_spec::kind::timeseries;
+        read_timeseries(m, p, spec);
+    } else {
+        fail(type, "protocol.type must be one of: two_phase, timeseries; got " + shown(type));
+    }
+    return p;
+}
+
+dataset_spec loader::read_dataset(const YAML::Node& n, const string& path) {
+    const yaml_map m = as_map(n, path);
+    check_keys(m, {"format", "path", "images", "labels", "split", "validation", "train_fraction",
+                   "validation_fraction", "limit"});
+    dataset_spec d;
+    d.where = where(m.node);
+    const YAML::Node& format = required(m, "format");
+    const string& f = text_at(format, sub(path, "format"), "idx_official or idx");
+    const auto file_at = [&](string_view key) {
+        const YAML::Node& v = required(m, key);
+        return data_path(text_at(v, sub(path, string(key)), "a path")).lexically_normal().string();
+    };
+    if (f == "idx_official") {
+        d.kind = dataset_spec::format::idx_official;
+        d.path = file_at("path");
+        for (const char* k: {"images", "labels"}) {
+            if (const entry* x = m.find(k)) {
+                fail(x->key_node, sub(path, k) + " is for format idx; idx_official reads the "
+                                                 "four official files from " +
+                                      sub(path, "path"));
+            }
+        }
+    } else if (f == "idx") {
+        d.kind = dataset_spec::format::idx;
+        d.images = file_at("images");
+        d.labels = file_at("labels");
+        if (const entry* x = m.find("path")) {
+            fail(x->key_node, sub(path, "path") + " is for format idx_official; format idx reads " +
+                                  sub(path, "images") + " and " + sub(path, "labels"));
+        }
+    } else {
+        fail(format, sub(path, "format") + " must be one of: idx_official, idx; got " +
+                         shown(format));
+    }
+    string split = d.kind == dataset_spec::format::idx ? "fractions" : "nalsm";
+    const entry* sp = m.find("split");
+    if (sp != nullptr) {
+        split = text_at(sp->value, sub(path, "split"), "nalsm or fractions");
+        if (split != "nalsm" && split != "fractions") {
+            fail(sp->value, sub(path, "split") + " must be one of: nalsm, fractions; got " +
+                                shown(sp->value));
+        }
+    }
+    if (split == "nalsm") {
+        if (d.kind != dataset_spec::format::idx_official) {
+            fail(sp->value, sub(path, "split") + " nalsm needs the official train and test files "
+                                                 "(format idx_official); use split: fractions "
+                                                 "for a single file");
+        }
+        d.split = dataset_spec::split_kind::nalsm;
+        if (const entry* v = m.find("validation")) {
+            d.validation = integer_at(v->value, sub(path, "validation"), 1, 0xffffffffULL);
+        }
+    } else {
+        d.split = dataset_spec::split_kind::fractions;
+        auto fraction = [&](string_view key, double& out) {
+            if (const entry* x = m.find(key)) {
+                out = quantity_at(x->value, sub(path, string(key)), {}).value;
+                if (!(out > 0 && out < 1)) {
+                    fail(x->value, sub(path, string(key)) + " must be in (0, 1), got " +
+                                       x->value.Scalar());
+                }
+            }
+        };
+        fraction("train_fraction", d.train_fraction);
+        fraction("validation_fraction", d.validation_fraction);
+        if (!(d.train_fraction + d.validation_fraction < 1)) {
+            fail(m.node, fmt::format("{}: train_fraction + validation_fraction must be < 1 (the "
+                                     "rest is the test set), got {} + {}",
+                                     path, d.train_fraction, d.validation_fraction));
+        }
+    }
+    if (const entry* l = m.find("limit")) {
+        const string lp = sub(path, "limit");
+        const yaml_map lm = as_map(l->value, lp);
+        check_keys(lm, {"train", "validation", "test"});
+        auto limit = [&](string_view key, std::size_t& out) {
+            if (const entry* x = lm.find(key)) {
+                out = integer_at(x->value, sub(lp, string(key)), 1, 0xffffffffULL);
+            }
+        };
+        limit("train", d.limit_train);
+        limit("validation", d.limit_validation);
+        limit("test", d.limit_test);
+    }
+    return d;
+}
+
+void loader::read_two_phase(const yaml_map& m, protocol_spec& p, const experiment_spec& spec) {
+    check_keys(m, {"type", "input", "state", "dataset", "phase_a", "phase_b", "bins",
+                   "final_state", "block", "branching_samples"});
+    // input: a dataset_source of the network.
+    const YAML::Node& input = required(m, "input");
+    p.input = text_at(input, "protocol.input", "the name of a dataset_source input");
+    {
+        std::vector<string> sources;
+        bool found = false;
+        for (const auto& in: spec.inputs) {
+            if (in.type == input_spec::kind::dataset_source) {
+                sources.push_back(in.name);
+                found = found || in.name == p.input;
+            }
+        }
+        if (!found) {
+            fail(input, "protocol.input: no dataset_source input '" + p.input +
+                            "'; dataset_source inputs are: " +
+                            (sources.empty() ? string("(none: add one under inputs)")
+                                             : join(sources)));
+        }
+    }
+    const YAML::Node& state = required(m, "state");
+    const auto add_state = [&](const YAML::Node& n, const string& path) {
+        const string name = populations_[population_at(n, path)].name;
+        if (std::find(p.state.begin(), p.state.end(), name) != p.state.end()) {
+            fail(n, path + ": population '" + name + "' is listed twice");
+        }
+        p.state.push_back(name);
+    };
+    if (state.IsSequence() && state.size() > 0) {
+        for (std::size_t i = 0; i < state.size(); ++i) {
+            add_state(state[i], item("protocol.state", i));
+        }
+    } else if (state.IsScalar()) {
+        add_state(state, "protocol.state");
+    } else {
+        fail(state, "protocol.state must be a population name or a non-empty list of them, got " +
+                        shown(state));
+    }
+    p.dataset = read_dataset(required(m, "dataset"), "protocol.dataset");
+    // A whole number of steps, at least one.
+    const auto duration = [&](const YAML::Node& n, const string& path) {
+        const double t = time_at(n, path);
+        if (!(t >= dt_)) {
+            fail(n, fmt::format("{} must be at least one step (dt = {} ms), got {}", path, dt_,
+                                n.Scalar()));
+        }
+        check_grid_time(n, path, t);
+        return t;
+    };
+    if (const entry* a = m.find("phase_a")) {
+        const yaml_map am = as_map(a->value, "protocol.phase_a");
+        check_keys(am, {"samples", "duration", "shuffle"});
+        if (const entry* x = am.find("samples")) {
+            p.phase_a_samples = integer_at(x->value, "protocol.phase_a.samples", 0, 0xffffffffULL);
+        }
+        if (const entry* x = am.find("duration")) {
+            p.phase_a_duration = duration(x->value, "protocol.phase_a.duration");
+        }
+        if (const entry* x = am.find("shuffle")) {
+            p.phase_a_shuffle = bool_at(x->value, "protocol.phase_a.shuffle");
+        }
+    }
+    if (const entry* b = m.find("phase_b")) {
+        const yaml_map bm = as_map(b->value, "protocol.phase_b");
+        check_keys(bm, {"duration", "set"});
+        if (const entry* x = bm.find("duration")) {
+            p.phase_b_duration = duration(x->value, "protocol.phase_b.duration");
+        }
+        if (const entry* x = bm.find("set")) {
+            as_map(x->value, "protocol.phase_b.set");  // checked and applied by parse()
+        }
+    }
+    if (const entry* x = m.find("bins")) {
+        const auto steps = static_cast<std::uint64_t>(std::llround(p.phase_b_duration / dt_));
+        p.bins = integer_at(x->value, "protocol.bins", 0, steps);
+    }
+    if (const entry* x = m.find("final_state")) {
+        p.final_state = text_at(x->value, "protocol.final_state", "a state variable name");
+        for (const auto& name: p.state) {
+            for (const auto& pop: spec.populations) {
+                const neuron_model* model = models_.find(pop.model);
+                if (pop.name == name && model != nullptr &&
+                    model->info.variable_index(p.final_state) == model_info::npos) {
+                    fail(x->value, "protocol.final_state: model " + model->info.name +
+                                       " of state population '" + name +
+                                       "' has no variable '" + p.final_state + "'");
+                }
+            }
+        }
+    }
+    if (const entry* x = m.find("block")) {
+        p.block = integer_at(x->value, "protocol.block", 1, 0xffffffffULL);
+    }
+    if (const entry* x = m.find("branching_samples")) {
+        p.branching_samples = integer_at(x->value, "protocol.branching_samples", 0, 100000);
+    }
+}
+
+void loader::read_timeseries(const yaml_map& m, protocol_spec& p, const experiment_spec& spec) {
+    check_keys(m, {"type", "task", "input", "state"});
+    {
+        const string sec = "protocol.task";
+        const yaml_map t = as_map(required(m, "task"), sec);
+        check_keys(t, {"kind", "steps", "step_duration", "k_max", "order", "washout",
+                       "train_fraction", "ridge_lambda", "standardize"});
+        const YAML::Node& kind = required(t, "kind");
+        const string& k = text_at(kind, sub(sec, "kind"), "memory_capacity or narma");
+        if (k == "memory_capacity") {
+            p.task = protocol_spec::task_kind::memory_capacity;
+        } else if (k == "narma") {
+            p.task = protocol_spec::task_kind::narma;
+        } else {
+            fail(kind, sub(sec, "kind") + " must be one of: memory_capacity, narma; got " +
+                           shown(kind));
+        }
+        if (const entry* x = t.find("steps")) {
+            p.series_steps = integer_at(x->value, sub(sec, "steps"), 10, 10'000'000);
+        }
+        if (const entry* x = t.find("step_duration")) {
+            p.step_duration = time_at(x->value, sub(sec, "step_duration"));
+            if (!(p.step_duration >= dt_)) {
+                fail(x->value, fmt::format("{} must be at least dt = {} ms, got {}",
+                                           sub(sec, "step_duration"), dt_, x->value.Scalar()));
+            }
+            check_grid_time(x->value, sub(sec, "step_duration"), p.step_duration);
+        }
+        if (const entry* x = t.find("k_max")) {
+            p.k_max = integer_at(x->value, sub(sec, "k_max"), 1, 10000);
+        }
+        if (const entry* x = t.find("order")) {
+            p.narma_order = integer_at(x->value, sub(sec, "order"), 1, 1000);
+        }
+        if (const entry* x = t.find("washout")) {
+            p.washout = integer_at(x->value, sub(sec, "washout"), 0, p.series_steps - 1);
+        }
+        if (const entry* x = t.find("train_fraction")) {
+            p.train_fraction = quantity_at(x->value, sub(sec, "train_fraction"), {}).value;
+            if (!(p.train_fraction > 0 && p.train_fraction < 1)) {
+                fail(x->value, sub(sec, "train_fraction") + " must be in (0, 1), got " +
+                                   x->value.Scalar());
+            }
+        }
+        if (const entry* x = t.find("ridge_lambda")) {
+            p.ridge_lambda = quantity_at(x->value, sub(sec, "ridge_lambda"), {}).value;
+            if (!(p.ridge_lambda > 0 && p.ridge_lambda <= 1e12)) {
+                fail(x->value, sub(sec, "ridge_lambda") + " must be in (0, 1e12], got " +
+                                   x->value.Scalar());
+            }
+        }
+        if (const entry* x = t.find("standardize")) {
+            p.standardize = bool_at(x->value, sub(sec, "standardize"));
+        }
+        if (p.task == protocol_spec::task_kind::memory_capacity &&
+            p.k_max + p.washout + 20 > p.series_steps) {
+            fail(t.node, fmt::format("{}: steps ({}) leaves too few rows after the washout ({}) "
+                                     "and k_max ({})",
+                                     sec, p.series_steps, p.washout, p.k_max));
+        }
+    }
+    {
+        const string sec = "protocol.input";
+        const yaml_map in = as_map(required(m, "input"), sec);
+        check_keys(in, {"population", "fraction", "gain", "bias"});
+        const YAML::Node& pop = required(in, "population");
+        const std::size_t i = population_at(pop, sub(sec, "population"));
+        p.input_population = populations_[i].name;
+        if (!populations_[i].model->info.accepts_current) {
+            fail(pop, sub(sec, "population") + ": population '" + p.input_population +
+                          "' (model " + populations_[i].model->info.name +
+                          ") takes no current, which the series is given as");
+        }
+        if (const entry* x = in.find("fraction")) {
+            p.input_fraction = quantity_at(x->value, sub(sec, "fraction"), {}).value;
+            if (!(p.input_fraction > 0 && p.input_fraction <= 1)) {
+                fail(x->value, sub(sec, "fraction") + " must be in (0, 1], got " +
+                                   x->value.Scalar());
+            }
+        }
+        if (const entry* x = in.find("gain")) {
+            p.gain = quantity_at(x->value, sub(sec, "gain"), {dimension::current}).value;
+        }
+        if (const entry* x = in.find("bias")) {
+            p.bias = quantity_at(x->value, sub(sec, "bias"), {dimension::current}).value;
+        }
+    }
+    if (const entry* st = m.find("state")) {
+        const string sec = "protocol.state";
+        const yaml_map sm = as_map(st->value, sec);
+        check_keys(sm, {"populations", "tau", "save"});
+        if (const entry* x = sm.find("populations")) {
+            if (!x->value.IsSequence() || x->value.size() == 0) {
+                fail(x->value, sub(sec, "populations") + " must be a non-empty list of population "
+                                                         "names, got " + shown(x->value));
+            }
+            for (std::size_t i = 0; i < x->value.size(); ++i) {
+                p.state.push_back(
+                    populations_[population_at(x->value[i], item(sub(sec, "populations"), i))]
+                        .name);
+            }
+        }
+        if (const entry* x = sm.find("tau")) {
+            p.tau = time_at(x->value, sub(sec, "tau"));
+            if (!(p.tau > 0)) {
+                fail(x->value, sub(sec, "tau") + " must be > 0 ms, got " + x->value.Scalar());
+            }
+        }
+        if (const entry* x = sm.find("save")) {
+            p.save_states = bool_at(x->value, sub(sec, "save"));
+        }
+    }
+    (void)spec;
+}
+
+readout_spec loader::read_readout(const yaml_map& root) {
+    readout_spec r;
+    const entry* e = root.find("readout");
+    if (e == nullptr) {
+        return r;
+    }
+    const string sec = "readout";
+    const yaml_map m = as_map(e->value, sec);
+    r.where = where(m.node);
+    check_keys(m, {"method", "features", "softmax", "ridge"});
+    if (const entry* x = m.find("method")) {
+        const string& v = text_at(x->value, "readout.method", "softmax, ridge or both");
+        if (v == "softmax") {
+            r.kind = readout_spec::method::softmax;
+        } else if (v == "ridge") {
+            r.kind = readout_spec::method::ridge;
+        } else if (v == "both") {
+            r.kind = readout_spec::method::both;
+        } else {
+            fail(x->value, "readout.method must be one of: softmax, ridge, both; got " +
+                               shown(x->value));
+        }
+    }
+    if (const entry* x = m.find("features")) {
+        const string& v = text_at(x->value, "readout.features", "counts or all");
+        if (v == "counts") {
+            r.features = readout_spec::feature_set::counts;
+        } else if (v == "all") {
+            r.features = readout_spec::feature_set::all;
+        } else {
+            fail(x->value, "readout.features must be one of: counts, all; got " + shown(x->value));
+        }
+    }
+    const auto positive = [&](const yaml_map& mm, string_view key, const string& path,
+                              double& out, double max) {
+        if (const entry* x = mm.find(key)) {
+            out = quantity_at(x->value, sub(path, string(key)), {}).value;
+            if (!(out > 0 && out <= max)) {
+                fail(x->value, fmt::format("{} must be in (0, {}], got {}", sub(path, string(key)),
+                                           max, x->value.Scalar()));
+            }
+        }
+    };
+    if (const entry* x = m.find("softmax")) {
+        const string sp = "readout.softmax";
+        const yaml_map sm = as_map(x->value, sp);
+        check_keys(sm, {"learning_rate", "rho", "epsilon", "l2_beta", "batch_size",
+                        "max_epochs", "patience", "shuffle", "train_curve"});
+        positive(sm, "learning_rate", sp, r.learning_rate, 1e6);
+        positive(sm, "rho", sp, r.rho, 1);
+        positive(sm, "epsilon", sp, r.epsilon, 1);
+        if (const entry* y = sm.find("l2_beta")) {
+            r.l2_beta = quantity_at(y->value, sub(sp, "l2_beta"), {}).value;
+            if (!(r.l2_beta >= 0 && r.l2_beta <= 1e6)) {
+                fail(y->value, sub(sp, "l2_beta") + " must be in [0, 1e6], got " +
+                                   y->value.Scalar());
+            }
+        }
+        if (const entry* y = sm.find("batch_size")) {
+            r.batch_size = integer_at(y->value, sub(sp, "batch_size"), 1, 0xffffffffULL);
+        }
+        if (const entry* y = sm.find("max_epochs")) {
+            r.max_epochs = integer_at(y->value, sub(sp, "max_epochs"), 1, 1'000'000);
+        }
+        if (const entry* y = sm.find("patience")) {
+            r.patience = integer_at(y->value, sub(sp, "patience"), 0, 1'000'000);
+        }
+        if (const entry* y = sm.find("shuffle")) {
+            r.shuffle = bool_at(y->value, sub(sp, "shuffle"));
+        }
+        if (const entry* y = sm.find("train_curve")) {
+            r.train_curve = bool_at(y->value, sub(sp, "train_curve"));
+        }
+    }
+    if (const entry* x = m.find("ridge")) {
+        const string rp = "readout.ridge";
+        const yaml_map rm = as_map(x->value, rp);
+        check_keys(rm, {"lambdas", "standardize"});
+        if (const entry* y = rm.find("lambdas")) {
+            if (!y->value.IsSequence() || y->value.size() == 0) {
+                fail(y->value, sub(rp, "lambdas") + " must be a non-empty list of numbers, got " +
+                                   shown(y->value));
+            }
+            r.lambdas.clear();
+            for (std::size_t i = 0; i < y->value.size(); ++i) {
+                const double l = quantity_at(y->value[i], item(sub(rp, "lambdas"), i), {}).value;
+                // Far from the limits of double: the normal equations stay solvable.
+                if (!(l >= 1e-12 && l <= 1e12)) {
+                    fail(y->value[i], item(sub(rp, "lambdas"), i) +
+                                          " must be in [1e-12, 1e12], got " +
+                                          y->value[i].Scalar());
+                }
+                r.lambdas.push_back(l);
+            }
+        }
+        if (const entry* y = rm.find("standardize")) {
+            r.ridge_standardize = bool_at(y->value, sub(rp, "standardize"));
+        }
+    }
+    return r;
+}
+
+void loader::apply_phase_b_set(YAML::Node& root, const yaml_map& set) {
+    for (const auto& e: set.entries) {
+        std::vector<string> keys;
+        for (std::size_t start = 0;;) {
+            const auto dot = e.key.find('.', start);
+            keys.emplace_back(e.key.substr(start, dot == string::npos ? string::npos : dot - start));
+            if (dot == string::npos) {
+                break;
+            }
+            start = dot + 1;
+        }
+        const string what = "protocol.phase_b.set: '" + e.key + "'";
+        if (std::any_of(keys.begin(), keys.end(), [](const string& k) { return k.empty(); })) {
+            fail(e.key_node, what + " is not a key path (keys separated by '.')");
+        }
+        if (keys.front() == "protocol" || keys.front() == "output" || keys.front() == "sweep") {
+            fail(e.key_node, what + ": phase B changes the network, not the " + keys.front() +
+                                 " block");
+        }
+        YAML::Node parent;
+        parent.reset(root);
+        string walked;
+        for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
+            walked = sub(walked, keys[i]);
+            const YAML::Node& const_parent = parent;
+            const YAML::Node child = const_parent[keys[i]];
+            if (!child.IsDefined() || !child.IsMap()) {
+                fail(e.key_node, what + ": '" + walked + "' is not a map in the file");
+            }
+            parent.reset(child);
+        }
+        const YAML::Node& const_parent = parent;
+        if (!const_parent[keys.back()].IsDefined()) {
+            // Only keys the file can hold: a parameter left at its default is a new leaf.
+            const bool params = keys.size() >= 2 && (keys[keys.size() - 2] == "params" ||
+                                                     keys[keys.size() - 2] == "plasticity");
+            if (!params && keys.front() != "modulators") {
+                fail(e.key_node, what + ": '" + e.key + "' is not in the file");
+            }
+        }
+        root.reset(with_override(root, keys, 0, e.value));
+    }
 }
 
 experiment_spec parse(const string& text, const string& name, const std::vector<string>& overrides,
@@ -2559,6 +3144,20 @@ experiment_spec parse(const string& text, const string& name, const std::vector<
         l.apply_override(root, o);
     }
     experiment_spec spec = l.read(root);
+    // protocol.phase_b.set: the network of phase B, read and checked like the file itself.
+    if (spec.protocol.type == protocol_spec::kind::two_phase) {
+        const YAML::Node& croot = root;
+        const YAML::Node set = croot["protocol"]["phase_b"]["set"];
+        if (set.IsDefined() && set.IsMap() && set.size() > 0) {
+            // Read from the same nodes (with_override copies only the maps on each path), so
+            // errors point into the file.
+            loader lb(name, models);
+            auto b = std::make_shared<experiment_spec>(lb.read_phase_b(root));
+            b->protocol.phase_b_network.reset();
+            b->source_path = name;
+            spec.protocol.phase_b_network = std::move(b);
+        }
+    }
     if (root.IsMap()) {
         root.remove("sweep");  // config_text is the experiment of one run, not the sweep's points
     }

@@ -1,5 +1,6 @@
 #include "io/network_metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -206,7 +207,7 @@ void write_branching_factor(const std::string& path, const reservoir::branching_
 }
 
 void write_astrocyte_level(const std::string& path, const std::string& name,
-                           const std::vector<double>& level, double dt) {
+                           const std::vector<double>& level, std::size_t n_regions, double dt) {
     const h5::quiet_errors quiet;
     const std::string where = "/astrocytes/" + name;
     auto ok = [&](hid_t id, const std::string& what) {
@@ -246,9 +247,11 @@ void write_astrocyte_level(const std::string& path, const std::string& name,
                                  H5P_DEFAULT),
                       "cannot create " + where),
                    H5Gclose};
-    const hsize_t n = level.size();
-    const handle space{ok(H5Screate_simple(1, &n, nullptr), "cannot create a dataspace"),
+    const hsize_t dims[2] = {level.size() / std::max<std::size_t>(1, n_regions), n_regions};
+    const handle space{ok(H5Screate_simple(n_regions > 1 ? 2 : 1, dims, nullptr),
+                          "cannot create a dataspace"),
                        H5Sclose};
+    const hsize_t n = level.size();
     const handle d{ok(H5Dcreate2(g.get(), "A", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
                                  H5P_DEFAULT, H5P_DEFAULT),
                       "cannot create dataset A"),
@@ -260,7 +263,8 @@ void write_astrocyte_level(const std::string& path, const std::string& name,
     f64_attribute(g.get(), "dt", dt, path);
     text_attribute(g.get(), "model", "nalsm_astrocyte", path);
     text_attribute(g.get(), "definition",
-                   "A[t] = level during step t (time t dt), from the spikes of steps < t; "
+                   "A[t] = level at time t dt (during step t), from the spikes at times < t dt, "
+                   "i.e. emitted in steps < t - 1; one column per region when there are several; "
                    "docs/models/nalsm_astrocyte.md",
                    path);
     ok(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush");

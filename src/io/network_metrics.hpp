@@ -18,11 +18,12 @@ namespace glia::io {
 void write_branching_factor(const std::string& path, const reservoir::branching_measurement& m);
 
 // Adds /astrocytes/<name>/A to the closed output file at `path`: a nalsm_astrocyte modulator's
-// level A at steps 0 .. level.size() - 1 (float64; A during step t, from the spikes of steps
-// < t; docs/models/nalsm_astrocyte.md), with attributes dt [ms] and model. Throws glia::error
-// naming the file when it cannot, or when /astrocytes/<name> exists (a population of that name).
+// level A at times 0 .. n - 1 steps (float64, n x regions, or n values with one region; A at
+// time t dt, from the spikes at earlier times; docs/models/nalsm_astrocyte.md), with
+// attributes dt [ms] and model. Throws glia::error naming the file when it cannot, or when
+// /astrocytes/<name> exists (a population of that name).
 void write_astrocyte_level(const std::string& path, const std::string& name,
-                           const std::vector<double>& level, double dt);
+                           const std::vector<double>& level, std::size_t n_regions, double dt);
 
 // Everything under /metrics of an output file, as text: first the datasets, by their path below
 // /metrics with '.' for '/' ("branching_factor.value"), then the attributes, as "<group>@<name>"

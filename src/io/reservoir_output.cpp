@@ -80,6 +80,33 @@ void f64_attribute(hid_t obj, const std::string& name, double v, const std::stri
     attribute(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, file);
 }
 
+// A dataset of variable-length strings (the /run/population_* and /run/reports/* of a network
+// run's file).
+void strings(hid_t loc, const std::string& name, const std::vector<std::string>& values,
+             const std::string& file) {
+    if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) > 0) {
+        H5Ldelete(loc, name.c_str(), H5P_DEFAULT);
+    }
+    const handle type{check(H5Tcopy(H5T_C_S1), file, "cannot create a string type"), H5Tclose};
+    H5Tset_size(type.get(), H5T_VARIABLE);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    const hsize_t n = values.size();
+    const handle space{check(H5Screate_simple(1, &n, nullptr), file, "cannot create a dataspace"),
+                       H5Sclose};
+    const handle d{check(H5Dcreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT,
+                                    H5P_DEFAULT, H5P_DEFAULT),
+                         file, "cannot create dataset " + name),
+                   H5Dclose};
+    std::vector<const char*> ptr;
+    for (const auto& v: values) {
+        ptr.push_back(v.c_str());
+    }
+    if (n > 0) {
+        check(H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptr.data()), file,
+              "cannot write dataset " + name);
+    }
+}
+
 // A fixed-size dataset written at once (compressed when large).
 template <typename T>
 void dataset(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
@@ -190,6 +217,8 @@ struct reservoir_file::state {
     growing features, labels, index, liquid_spikes, input_spikes, final_a;
     std::size_t done = 0;
     bool closed = false;
+    std::uint64_t n_neurons = 0, n_synapses = 0;
+    double wall_seconds = 0, build_seconds = 0;
 };
 
 reservoir_file::reservoir_file(const std::string& path, const reservoir_provenance& prov) :
@@ -206,17 +235,29 @@ reservoir_file::reservoir_file(const std::string& path, const reservoir_provenan
                             path,
                             "cannot create the file"),
                       H5Fclose};
+    // /run as a network run's (io/hdf5_writer.hpp, docs/output_format.md), with its kind: the
+    // same readers (glia inspect, sweep status and --collect) serve both.
     const handle run = group(s_->file.get(), "run", path);
     text_attribute(run.get(), "kind", prov.kind, path);
     text_attribute(run.get(), "status", "running", path);
     text_attribute(run.get(), "config", prov.config_text, path);
-    text_attribute(run.get(), "source", prov.source_path, path);
+    text_attribute(run.get(), "source_path", prov.source_path, path);
     text_attribute(run.get(), "version", prov.version, path);
     text_attribute(run.get(), "git_hash", prov.git_hash, path);
     text_attribute(run.get(), "host", prov.host, path);
     text_attribute(run.get(), "command_line", prov.command_line, path);
     text_attribute(run.get(), "started", prov.started, path);
     u64_attribute(run.get(), "seed", prov.seed, path);
+    f64_attribute(run.get(), "dt", prov.dt, path);
+    f64_attribute(run.get(), "duration", prov.duration, path);
+    {
+        const std::int64_t zero = 0;
+        attribute(run.get(), "n_steps", H5T_STD_I64LE, H5T_NATIVE_INT64, &zero, path);
+    }
+    const handle reports = group(run.get(), "reports", path);
+    for (const char* name: {"name", "population", "variable", "unit", "file", "path"}) {
+        strings(reports.get(), name, {}, path);
+    }
     group(s_->file.get(), "reservoir", path);
     group(s_->file.get(), "metrics", path);
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
@@ -225,7 +266,7 @@ reservoir_file::reservoir_file(const std::string& path, const reservoir_provenan
 reservoir_file::~reservoir_file() {
     if (!s_->closed) {
         try {
-            close("interrupted");
+            close("failed");  // an error left the run: close() was not reached
         }
         catch (...) {  // a destructor must not throw; the file was flushed after every block
         }
@@ -266,7 +307,7 @@ reservoir_file::reservoir_file(resume_tag, const std::string& path, const std::s
         H5free_memory(value);
         return out;
     };
-    if (text("kind") != kind) {
+    if (text("kind") != kind) {  // another protocol, or a network run's file
         throw glia::error(fmt::format("--resume: '{}' is not the output of a {} experiment "
                                       "(/run@kind is '{}')",
                                       path, kind, text("kind")));
@@ -282,7 +323,7 @@ reservoir_file::reservoir_file(resume_tag, const std::string& path, const std::s
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
 
-std::vector<float> reservoir_file::completed_w_ini() const {
+std::vector<projection_synapses> reservoir_file::completed_w_ini() const {
     const h5::quiet_errors quiet;
     const hid_t f = s_->file.get();
     if (H5Lexists(f, "reservoir", H5P_DEFAULT) <= 0 ||
@@ -301,14 +342,41 @@ std::vector<float> reservoir_file::completed_w_ini() const {
     if (done != planned) {
         return {};
     }
-    const handle d{H5Dopen2(f, "reservoir/w_ini", H5P_DEFAULT), H5Dclose};
-    const handle space{H5Dget_space(d.get()), H5Sclose};
-    const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get()));
-    std::vector<float> w(n);
-    if (n > 0 && H5Dread(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, w.data()) < 0) {
-        fail(s_->path, "cannot read /reservoir/w_ini");
+    const handle w{H5Gopen2(f, "reservoir/w_ini", H5P_DEFAULT), H5Gclose};
+    hsize_t n_links = 0;
+    H5Gget_num_objs(w.get(), &n_links);
+    std::vector<projection_synapses> out;
+    for (hsize_t i = 0; i < n_links; ++i) {
+        char name[512];
+        H5Gget_objname_by_idx(w.get(), i, name, sizeof name);
+        const std::string base = std::string("reservoir/w_ini/") + name;
+        projection_synapses p;
+        p.name = name;
+        // From the open file: 1-D datasets of this writer's own making.
+        auto read_vector = [&](const std::string& name, hid_t mem_type, auto& out) {
+            const std::string at = base + "/" + name;
+            const handle d{check(H5Dopen2(f, at.c_str(), H5P_DEFAULT), s_->path,
+                                 "cannot open " + at),
+                           H5Dclose};
+            const handle space{H5Dget_space(d.get()), H5Sclose};
+            out.resize(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())));
+            if (!out.empty() && H5Dread(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                        out.data()) < 0) {
+                fail(s_->path, "cannot read " + at);
+            }
+        };
+        std::vector<std::uint64_t> source, target;
+        std::vector<std::int64_t> delay;
+        read_vector("source", H5T_NATIVE_UINT64, source);
+        read_vector("target", H5T_NATIVE_UINT64, target);
+        read_vector("delay", H5T_NATIVE_INT64, delay);
+        read_vector("weight", H5T_NATIVE_DOUBLE, p.weight);
+        p.source.assign(source.begin(), source.end());
+        p.target.assign(target.begin(), target.end());
+        p.delay.assign(delay.begin(), delay.end());
+        out.push_back(std::move(p));
     }
-    return w;
+    return out;
 }
 
 std::size_t reservoir_file::resume_part(const std::string& name, std::size_t planned,
@@ -338,9 +406,9 @@ std::size_t reservoir_file::resume_part(const std::string& name, std::size_t pla
     }
     s_->labels = open_growing(g, "labels", H5T_NATIVE_UINT8, done, f);
     s_->index = open_growing(g, "index", H5T_NATIVE_UINT64, done, f);
-    s_->liquid_spikes = open_growing(g, "liquid_spikes", H5T_NATIVE_UINT32, done, f);
+    s_->liquid_spikes = open_growing(g, "state_spikes", H5T_NATIVE_UINT32, done, f);
     s_->input_spikes = open_growing(g, "input_spikes", H5T_NATIVE_UINT32, done, f);
-    s_->final_a = open_growing(g, "final_A", H5T_NATIVE_FLOAT, done, f);
+    s_->final_a = open_growing(g, "final_level", H5T_NATIVE_FLOAT, done, f);
     s_->done = done;
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
     return done;
@@ -364,44 +432,68 @@ std::vector<float> reservoir_file::part_features() const {
     return out;
 }
 
-void reservoir_file::write_liquid(const reservoir::nalsm::liquid& net,
-                                  const reservoir::nalsm::astrocyte_layout& layout) {
+void reservoir_file::write_network(std::span<const std::string> names,
+                                   std::span<const std::string> models,
+                                   std::span<const neuron_id> first,
+                                   std::span<const std::uint64_t> sizes) {
     const h5::quiet_errors quiet;
     const std::string& f = s_->path;
+    {
+        const handle run = group(s_->file.get(), "run", f);
+        std::vector<std::uint64_t> first64(first.begin(), first.end());
+        std::vector<std::uint64_t> size64(sizes.begin(), sizes.end());
+        std::vector<std::uint8_t> recorded(names.size(), 0);
+        strings(run.get(), "population_names", {names.begin(), names.end()}, f);
+        strings(run.get(), "population_models", {models.begin(), models.end()}, f);
+        dataset<std::uint64_t>(run.get(), "population_first_gids", H5T_STD_U64LE,
+                               H5T_NATIVE_UINT64, first64, {}, f);
+        dataset<std::uint64_t>(run.get(), "population_sizes", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                               size64, {}, f);
+        dataset<std::uint8_t>(run.get(), "population_spikes_recorded", H5T_STD_U8LE,
+                              H5T_NATIVE_UINT8, recorded, {}, f);
+        s_->n_neurons = 0;
+        for (auto n: sizes) {
+            s_->n_neurons += n;
+        }
+    }
     const handle res = group(s_->file.get(), "reservoir", f);
-    const handle g = group(res.get(), "liquid", f);
-    u64_attribute(g.get(), "n_exc", net.n_exc, f);
-    u64_attribute(g.get(), "n_inh", net.n_inh, f);
-    u64_attribute(g.get(), "n_input", net.n_input, f);
-    std::vector<std::uint16_t> pos;
-    for (const auto& p: net.position) {
-        pos.insert(pos.end(), p.begin(), p.end());
+    const handle g = group(res.get(), "network", f);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const handle p = group(g.get(), names[i], f);
+        u64_attribute(p.get(), "first_gid", first[i], f);
+        u64_attribute(p.get(), "size", sizes[i], f);
     }
-    dataset<std::uint16_t>(g.get(), "position", H5T_STD_U16LE, H5T_NATIVE_UINT16, pos,
-                           {net.position.size(), 3}, f);
-    std::vector<std::uint32_t> pre(net.n_synapses());
-    for (std::uint32_t j = 0; j < net.n_total(); ++j) {
-        std::fill(pre.begin() + net.out_offset[j], pre.begin() + net.out_offset[j + 1], j);
-    }
-    dataset<std::uint32_t>(g.get(), "synapse_pre", H5T_STD_U32LE, H5T_NATIVE_UINT32, pre, {}, f);
-    dataset<std::uint32_t>(g.get(), "synapse_post", H5T_STD_U32LE, H5T_NATIVE_UINT32, net.post, {},
-                           f);
-    dataset<float>(g.get(), "weight_build", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, net.weight, {}, f);
-    dataset<std::uint32_t>(g.get(), "region", H5T_STD_U32LE, H5T_NATIVE_UINT32, layout.region, {},
-                           f);
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
 
-void reservoir_file::write_init(std::span<const float> w_ini, std::span<const float> final_a,
-                                std::span<const float> liquid_rate, std::size_t samples_planned) {
+void reservoir_file::set_summary(std::uint64_t n_synapses, double build_seconds,
+                                 double wall_seconds) {
+    s_->n_synapses = n_synapses;
+    s_->build_seconds = build_seconds;
+    s_->wall_seconds = wall_seconds;
+}
+
+void reservoir_file::write_init(const std::vector<projection_synapses>& w_ini,
+                                std::span<const float> final_level,
+                                std::span<const float> state_rate, std::size_t samples_planned) {
     const h5::quiet_errors quiet;
     const std::string& f = s_->path;
     const handle res = group(s_->file.get(), "reservoir", f);
-    dataset<float>(res.get(), "w_ini", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w_ini, {}, f);
+    const handle w = group(res.get(), "w_ini", f);
+    for (const auto& p: w_ini) {
+        const handle g = group(w.get(), p.name, f);
+        const std::vector<std::uint64_t> source(p.source.begin(), p.source.end());
+        const std::vector<std::uint64_t> target(p.target.begin(), p.target.end());
+        const std::vector<std::int64_t> delay(p.delay.begin(), p.delay.end());
+        dataset<std::uint64_t>(g.get(), "source", H5T_STD_U64LE, H5T_NATIVE_UINT64, source, {}, f);
+        dataset<std::uint64_t>(g.get(), "target", H5T_STD_U64LE, H5T_NATIVE_UINT64, target, {}, f);
+        dataset<std::int64_t>(g.get(), "delay", H5T_STD_I64LE, H5T_NATIVE_INT64, delay, {}, f);
+        dataset<double>(g.get(), "weight", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, p.weight, {}, f);
+    }
     const handle g = group(res.get(), "init", f);
-    dataset<float>(g.get(), "final_A", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, final_a, {}, f);
-    dataset<float>(g.get(), "liquid_rate", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, liquid_rate, {}, f);
-    u64_attribute(g.get(), "samples_done", final_a.size(), f);
+    dataset<float>(g.get(), "final_level", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, final_level, {}, f);
+    dataset<float>(g.get(), "state_rate", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, state_rate, {}, f);
+    u64_attribute(g.get(), "samples_done", final_level.size(), f);
     u64_attribute(g.get(), "samples_planned", samples_planned, f);
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
@@ -417,9 +509,9 @@ void reservoir_file::begin_part(const std::string& name, std::size_t planned, st
     s_->features = make_growing(g, "features", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, width, chunk, f);
     s_->labels = make_growing(g, "labels", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, 4096, f);
     s_->index = make_growing(g, "index", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, 4096, f);
-    s_->liquid_spikes = make_growing(g, "liquid_spikes", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1, 4096, f);
+    s_->liquid_spikes = make_growing(g, "state_spikes", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1, 4096, f);
     s_->input_spikes = make_growing(g, "input_spikes", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1, 4096, f);
-    s_->final_a = make_growing(g, "final_A", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, 4096, f);
+    s_->final_a = make_growing(g, "final_level", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, 4096, f);
     s_->done = 0;
     u64_attribute(g, "samples_done", 0, f);
     u64_attribute(g, "samples_planned", planned, f);
@@ -429,24 +521,24 @@ void reservoir_file::begin_part(const std::string& name, std::size_t planned, st
 
 void reservoir_file::append(std::span<const float> features, std::span<const std::uint8_t> labels,
                             std::span<const std::size_t> index,
-                            std::span<const std::uint32_t> liquid_spikes,
+                            std::span<const std::uint32_t> state_spikes,
                             std::span<const std::uint32_t> input_spikes,
-                            std::span<const float> final_a) {
+                            std::span<const float> final_level) {
     const h5::quiet_errors quiet;
     const std::string& f = s_->path;
     const hsize_t rows = labels.size();
     if (!s_->part.valid() || features.size() != rows * s_->features.width ||
-        index.size() != rows || liquid_spikes.size() != rows || input_spikes.size() != rows ||
-        final_a.size() != rows) {
+        index.size() != rows || state_spikes.size() != rows || input_spikes.size() != rows ||
+        final_level.size() != rows) {
         throw internal_error("reservoir_file::append: inconsistent block");
     }
     std::vector<std::uint64_t> idx(index.begin(), index.end());
     append_rows(s_->features, features.data(), rows, f);
     append_rows(s_->labels, labels.data(), rows, f);
     append_rows(s_->index, idx.data(), rows, f);
-    append_rows(s_->liquid_spikes, liquid_spikes.data(), rows, f);
+    append_rows(s_->liquid_spikes, state_spikes.data(), rows, f);
     append_rows(s_->input_spikes, input_spikes.data(), rows, f);
-    append_rows(s_->final_a, final_a.data(), rows, f);
+    append_rows(s_->final_a, final_level.data(), rows, f);
     s_->done += rows;
     u64_attribute(s_->part.get(), "samples_done", s_->done, f);
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
@@ -464,18 +556,25 @@ void reservoir_file::write_rasters(std::span<const std::uint32_t> sample,
     dataset<std::uint32_t>(g.get(), "sample", H5T_STD_U32LE, H5T_NATIVE_UINT32, sample, {}, f);
     dataset<std::uint32_t>(g.get(), "step", H5T_STD_U32LE, H5T_NATIVE_UINT32, step, {}, f);
     dataset<std::uint32_t>(g.get(), "neuron", H5T_STD_U32LE, H5T_NATIVE_UINT32, neuron, {}, f);
-    const handle a = group(s_->file.get(), "astrocytes", f);
-    const handle n = group(a.get(), "nalsm", f);
-    dataset<float>(n.get(), "trace", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, astrocyte,
-                   {samples, steps, regions}, f);
-    text_attribute(n.get(), "units", "dimensionless (A: the LTD rate of astro-modulated STDP)", f);
+    if (!astrocyte.empty()) {
+        dataset<float>(g.get(), "level", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, astrocyte,
+                       {samples, steps, regions}, f);
+        text_attribute(g.get(), "level_definition",
+                       "the first level modulator (NALSM's astrocyte A) after every step of each "
+                       "sample, per region",
+                       f);
+    }
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
 
 void reservoir_file::metric(const std::string& name, double value) {
     const h5::quiet_errors quiet;
     const handle m = group(s_->file.get(), "metrics", s_->path);
-    f64_attribute(m.get(), name, value, s_->path);
+    if (H5Lexists(m.get(), name.c_str(), H5P_DEFAULT) > 0) {
+        H5Ldelete(m.get(), name.c_str(), H5P_DEFAULT);
+    }
+    const double v[1] = {value};
+    dataset<double>(m.get(), name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, {}, s_->path);
 }
 
 void reservoir_file::metric_text(const std::string& name, const std::string& value) {
@@ -538,7 +637,17 @@ void reservoir_file::close(const std::string& status) {
     s_->final_a = {};
     s_->part.reset();
     {
+        // The summary a network run's /run has (glia inspect and sweeps read it), then the
+        // status, last.
         const handle run = group(s_->file.get(), "run", s_->path);
+        const std::int64_t zero = 0;
+        attribute(run.get(), "steps_done", H5T_STD_I64LE, H5T_NATIVE_INT64, &zero, s_->path);
+        f64_attribute(run.get(), "wall_seconds", s_->wall_seconds, s_->path);
+        f64_attribute(run.get(), "build_seconds", s_->build_seconds, s_->path);
+        u64_attribute(run.get(), "n_neurons", s_->n_neurons, s_->path);
+        u64_attribute(run.get(), "n_synapses", s_->n_synapses, s_->path);
+        u64_attribute(run.get(), "synaptic_events", 0, s_->path);
+        H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
         text_attribute(run.get(), "status", status, s_->path);
     }
     s_->file.reset();
@@ -666,7 +775,7 @@ bool is_reservoir_file(const std::string& path) {
     }
     const handle run{H5Gopen2(file.get(), "run", H5P_DEFAULT), H5Gclose};
     const std::string kind = read_text_attribute(run.get(), "kind").value_or("");
-    return kind == "nalsm" || kind == "timeseries";
+    return kind == "two_phase" || kind == "timeseries";
 }
 
 reservoir_summary read_reservoir_summary(const std::string& path) {
@@ -705,6 +814,7 @@ reservoir_summary read_reservoir_summary(const std::string& path) {
     }
     if (H5Lexists(f.get(), "metrics", H5P_DEFAULT) > 0) {
         const handle m{H5Gopen2(f.get(), "metrics", H5P_DEFAULT), H5Gclose};
+        // Texts are attributes, numbers scalar datasets.
         H5O_info_t info;
         H5Oget_info2(m.get(), &info, H5O_INFO_NUM_ATTRS);
         for (hsize_t k = 0; k < info.num_attrs; ++k) {
@@ -714,12 +824,23 @@ reservoir_summary read_reservoir_summary(const std::string& path) {
             const ssize_t len = H5Aget_name(a.get(), 0, nullptr);
             std::string name(static_cast<std::size_t>(len), '\0');
             H5Aget_name(a.get(), static_cast<std::size_t>(len) + 1, name.data());
-            const handle type{H5Aget_type(a.get()), H5Tclose};
-            if (H5Tget_class(type.get()) == H5T_STRING) {
-                s.texts.emplace_back(name, read_text_attribute(m.get(), name.c_str()).value_or(""));
-            } else {
-                double v = 0;
-                H5Aread(a.get(), H5T_NATIVE_DOUBLE, &v);
+            s.texts.emplace_back(name, read_text_attribute(m.get(), name.c_str()).value_or(""));
+        }
+        hsize_t n = 0;
+        H5Gget_num_objs(m.get(), &n);
+        for (hsize_t k = 0; k < n; ++k) {
+            char name[512];
+            H5Gget_objname_by_idx(m.get(), k, name, sizeof name);
+            const handle d{H5Dopen2(m.get(), name, H5P_DEFAULT), H5Dclose};
+            if (!d.valid()) {
+                continue;
+            }
+            const handle space{H5Dget_space(d.get()), H5Sclose};
+            if (H5Sget_simple_extent_npoints(space.get()) != 1) {
+                continue;  // arrays: curves, confusion matrices
+            }
+            double v = 0;
+            if (H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) >= 0) {
                 s.metrics.emplace_back(name, v);
             }
         }
@@ -739,8 +860,8 @@ std::vector<std::uint8_t> read_reservoir_labels(const std::string& path, const s
 
 std::string inspect_reservoir(const std::string& path) {
     const reservoir_summary s = read_reservoir_summary(path);
-    std::string out = fmt::format("{}: {} reservoir experiment, status {}\n", path,
-                                  s.kind == "nalsm" ? "NALSM" : "time-series", s.status);
+    std::string out = fmt::format("{}: {} protocol experiment, status {}\n", path, s.kind,
+                                  s.status);
     for (const auto& p: s.parts) {
         out += fmt::format("  {:<10} {} / {} samples, features {}\n", p.name, p.samples_done,
                            p.samples_planned, p.feature_layout);

@@ -29,14 +29,16 @@
 #include <string>
 #include <vector>
 
-#include "reservoir/nalsm.hpp"
+#include <glia/trial.hpp>
 
 namespace glia::io {
 
 struct reservoir_provenance {
-    std::string kind = "nalsm";  // /run@kind: nalsm or timeseries
+    std::string kind = "two_phase";  // /run@kind: the protocol, two_phase or timeseries
     std::string config_text, source_path, version, git_hash, host, command_line, started;
     std::uint64_t seed = 0;
+    double dt = 0;        // [ms]
+    double duration = 0;  // [ms] simulation.duration of the experiment
 };
 
 class reservoir_file {
@@ -53,13 +55,19 @@ public:
     reservoir_file(const reservoir_file&) = delete;
     reservoir_file& operator=(const reservoir_file&) = delete;
 
-    void write_liquid(const reservoir::nalsm::liquid& net,
-                      const reservoir::nalsm::astrocyte_layout& layout);
-    void write_init(std::span<const float> w_ini, std::span<const float> final_a,
-                    std::span<const float> liquid_rate, std::size_t samples_planned);
+    // The populations: /reservoir/network/<name> with attributes first_gid and size.
+    void write_network(std::span<const std::string> names, std::span<const std::string> models,
+                       std::span<const neuron_id> first, std::span<const std::uint64_t> sizes);
+    // Figures for /run's summary, written when the file is closed.
+    void set_summary(std::uint64_t n_synapses, double build_seconds, double wall_seconds);
+    // Phase A: /reservoir/w_ini/<projection>/{source, target, delay, weight} and
+    // /reservoir/init/{final_level, state_rate} per presentation.
+    void write_init(const std::vector<projection_synapses>& w_ini,
+                    std::span<const float> final_level, std::span<const float> state_rate,
+                    std::size_t samples_planned);
 
     // W_INI of a completed phase A (empty when phase A did not finish).
-    std::vector<float> completed_w_ini() const;
+    std::vector<projection_synapses> completed_w_ini() const;
 
     // Continues part `name` as begin_part would start it: an existing part keeps its first
     // samples_done rows (anything written after them is cut off) and the count is returned;
@@ -75,8 +83,8 @@ public:
                     const std::string& feature_layout);
     // Appends rows to the current part and flushes the file.
     void append(std::span<const float> features, std::span<const std::uint8_t> labels,
-                std::span<const std::size_t> index, std::span<const std::uint32_t> liquid_spikes,
-                std::span<const std::uint32_t> input_spikes, std::span<const float> final_a);
+                std::span<const std::size_t> index, std::span<const std::uint32_t> state_spikes,
+                std::span<const std::uint32_t> input_spikes, std::span<const float> final_level);
 
     void write_rasters(std::span<const std::uint32_t> sample, std::span<const std::uint32_t> step,
                        std::span<const std::uint32_t> neuron, std::span<const float> astrocyte,
@@ -94,7 +102,7 @@ public:
     void array(const std::string& group, const std::string& name, std::span<const double> values,
                std::span<const std::size_t> dims);
 
-    // Sets /run@status ("completed" or "interrupted") and closes the file.
+    // Sets /run@status ("complete", "interrupted" or "failed") and closes the file.
     void close(const std::string& status);
 
 private:

@@ -101,6 +101,7 @@ void check_delay_spec(const value_spec& d, double dt, const std::string& what) {
     switch (d.type) {
     case value_spec::kind::constant: delay_steps(d.value, dt, true, d.where); return;
     case value_spec::kind::list:
+    case value_spec::kind::choice:
         for (double x: d.values) {
             delay_steps(x, dt, true, d.where);
         }
@@ -308,6 +309,7 @@ void check_weight_range(const value_spec& v, const model_info& info, std::size_t
         }
         return;
     case value_spec::kind::list:
+    case value_spec::kind::choice:
         for (std::size_t i = 0; i < v.values.size(); ++i) {
             if (!in_range(v.values[i], r)) {
                 fail(v.where, fmt::format("{}, got {} (entry {})", takes, v.values[i], i));
@@ -364,7 +366,7 @@ int choose_port(const model_info& info, const std::string& receptor, const std::
 
 // Parameters of a plasticity rule: defaults, units, ranges (a rule's values are homogeneous).
 value_table lower_rule_params(const projection_spec& ps, const model_info& info,
-                              dimension weight_dim) {
+                              dimension weight_dim, const population_rt& target) {
     value_table t(info.params.size());
     const std::string what = "projections." + ps.name + ".plasticity";
     for (const auto& [name, v]: ps.plasticity) {
@@ -382,6 +384,25 @@ value_table lower_rule_params(const projection_spec& ps, const model_info& info,
         const param_info& p = info.params[i];
         const auto it = ps.plasticity.find(p.name);
         if (it == ps.plasticity.end()) {
+            const std::size_t from = p.from_target ? target.model->info.param_index(p.name)
+                                                   : model_info::npos;
+            if (from != model_info::npos) {
+                // The target's value (param_info::from_target), the same for every neuron.
+                const double v = target.params.at(from, 0);
+                if (!target.params.is_uniform(from)) {
+                    for (std::size_t k = 1; k < target.size; ++k) {
+                        if (target.params.at(from, k) != v) {
+                            fail(ps.where,
+                                 fmt::format("{}: rule {} takes {} from the target population "
+                                             "'{}', where it differs between neurons; set "
+                                             "plasticity.{}",
+                                             what, info.name, p.name, target.name, p.name));
+                        }
+                    }
+                }
+                t.set(i, {v});
+                continue;
+            }
             if (std::isnan(p.default_value)) {
                 fail(ps.where, fmt::format("{}: rule {} needs parameter '{}' ({})", what, info.name,
                                            p.name, p.doc));
@@ -579,7 +600,8 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                                            what, ps.synapse, known));
             }
             r.rule_params = lower_rule_params(ps, r.rule->info,
-                                              tinfo.ports[r.port < 0 ? 0 : r.port].weight_dim);
+                                              tinfo.ports[r.port < 0 ? 0 : r.port].weight_dim,
+                                              *r.target);
             if (r.rule->validate != nullptr) {
                 try {
                     r.rule->validate(r.rule_params);
@@ -593,13 +615,16 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                                        "parameters (set synapse: to a rule)",
                                        what, ps.synapse));
         }
-        const bool needs_modulator = r.rule != nullptr && r.rule->info.needs_modulator;
+        const bool takes_modulator = r.rule != nullptr && r.rule->info.needs_modulator;
+        const bool needs_modulator =
+            takes_modulator && (r.rule->ignores_modulator == nullptr ||
+                                !r.rule->ignores_modulator(r.rule_params));
         if (needs_modulator && ps.modulator.empty()) {
             fail(ps.where, fmt::format("{}: rule {} needs a modulator (set modulator: to one of "
                                        "the experiment's modulators)",
                                        what, r.rule->info.name));
         }
-        if (!needs_modulator && !ps.modulator.empty()) {
+        if (!takes_modulator && !ps.modulator.empty()) {
             fail(ps.where, fmt::format("{}.modulator: synapse model {} takes no modulator", what,
                                        ps.synapse));
         }
@@ -617,18 +642,18 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                 fail(ps.where, fmt::format("{}.modulator: no modulator '{}'; modulators are: {}",
                                            what, ps.modulator, known.empty() ? "(none)" : known));
             }
-            // astro_stdp reads a nalsm_astrocyte's level, the other rules a volume
-            // transmitter's events.
-            const bool astro_rule = r.rule->info.name == "astro_stdp";
-            const bool astro_mod = spec.modulators[static_cast<std::size_t>(r.modulator)].astrocyte;
-            if (astro_rule != astro_mod) {
-                fail(ps.where,
-                     fmt::format("{}.modulator: rule {} reads a modulator of type {}; '{}' is of "
-                                 "type {}",
-                                 what, r.rule->info.name,
-                                 astro_rule ? "nalsm_astrocyte" : "volume_transmitter",
-                                 ps.modulator,
-                                 astro_mod ? "nalsm_astrocyte" : "volume_transmitter"));
+            // The rule reads events or a level; the modulator must make that.
+            const auto& type = spec.modulators[static_cast<std::size_t>(r.modulator)].type;
+            const modulator_model* mm = models.find_modulator(type);
+            if (mm != nullptr && mm->output != r.rule->reads) {
+                const auto kind = [](modulator_output o) {
+                    return o == modulator_output::level ? "a level (e.g. nalsm_astrocyte)"
+                                                        : "events (e.g. volume_transmitter)";
+                };
+                fail(ps.where, fmt::format("{}.modulator: rule {} reads {}; '{}' is a {}, which "
+                                           "makes {}",
+                                           what, r.rule->info.name, kind(r.rule->reads),
+                                           ps.modulator, mm->info.name, kind(mm->output)));
             }
         }
         const auto& c = ps.connectivity;
@@ -724,127 +749,149 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
     return out;
 }
 
-// A nalsm_astrocyte modulator (docs/models/nalsm_astrocyte.md): the sign of every global id
-// (exactly round(rho n) neurons of each listed population, chosen without replacement from the
-// stream (astrocyte_mask, modulator index, list position)) and A(0).
-void lower_astrocyte(network::modulator& m, const modulator_spec& ms,
-                     const std::vector<population_rt>& pops, std::uint64_t seed,
-                     std::size_t index) {
+// The parameters of a modulator: defaults, units, ranges; `components` values for parameters
+// that have several (a nalsm_astrocyte's regions per axis: a list, or one number for all).
+value_table lower_modulator_params(const modulator_spec& ms, const model_info& info) {
+    value_table t(info.params.size());
     const std::string what = "modulators." + ms.name;
-    if (ms.excite.empty() && ms.inhibit.empty()) {
-        fail(ms.where, fmt::format("{}: a nalsm_astrocyte reads at least one population "
-                                   "(excite or inhibit)",
-                                   what));
-    }
-    if (!(ms.tau > 0)) {
-        fail(ms.where, fmt::format("{}.tau must be > 0 ms, got {}", what, ms.tau));
-    }
-    if (!(ms.rho >= 0 && ms.rho <= 1)) {
-        fail(ms.where, fmt::format("{}.rho must be in [0, 1], got {}", what, ms.rho));
-    }
-    if (!(ms.decay > 0 && ms.decay <= 1)) {
-        fail(ms.where, fmt::format("{}.decay must be in (0, 1], got {}", what, ms.decay));
-    }
-    if (!std::isfinite(ms.w) || !std::isfinite(ms.b) || !std::isfinite(ms.initial)) {
-        fail(ms.where, fmt::format("{}: w, b and initial must be finite numbers", what));
-    }
-    std::size_t n_total = 0;
-    for (const auto& p: pops) {
-        n_total = std::max<std::size_t>(n_total, p.first_gid + p.size);
-        if (p.name == ms.name && !p.model->info.emits_spikes) {
-            fail(ms.where, fmt::format("{}: the astrocyte population '{}' has the same name; "
-                                       "both would be written under /astrocytes/{} (rename "
-                                       "one)",
-                                       what, p.name, p.name));
+    for (const auto& [name, v]: ms.params) {
+        if (info.param_index(name) == model_info::npos) {
+            std::string known;
+            for (const auto& p: info.params) {
+                known += (known.empty() ? "" : ", ") + p.name;
+            }
+            fail(v.where.empty() ? ms.where : v.where,
+                 fmt::format("{}: modulator {} has no parameter '{}'; parameters are: {}", what,
+                             info.name, name, known.empty() ? "(none)" : known));
         }
     }
-    m.astrocyte = true;
-    m.sign.assign(n_total, 0);
-    std::size_t position = 0;
-    std::vector<std::string> seen;
-    auto mark = [&](const std::vector<std::string>& names, std::int8_t sign, const char* key) {
-        for (const std::string& name: names) {
-            const population_rt& pop =
-                population_named(pops, name, ms.where, what + "." + key);
-            if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
-                fail(ms.where, fmt::format("{}.{}: population '{}' is listed twice (each "
-                                           "population at most once in excite and inhibit)",
-                                           what, key, name));
+    for (std::size_t i = 0; i < info.params.size(); ++i) {
+        const param_info& p = info.params[i];
+        const std::size_t n = std::max<std::size_t>(1, p.components);
+        const auto it = ms.params.find(p.name);
+        if (it == ms.params.end()) {
+            if (std::isnan(p.default_value)) {
+                fail(ms.where, fmt::format("{}: modulator {} needs parameter '{}' ({})", what,
+                                           info.name, p.name, p.doc));
             }
-            seen.push_back(name);
-            if (!pop.model->info.emits_spikes) {
-                fail(ms.where, fmt::format("{}.{}: population '{}' (model {}) emits no spikes",
-                                           what, key, pop.name, pop.model->info.name));
-            }
-            // Partial Fisher-Yates: the first k of a random permutation of 0..n-1.
-            const std::size_t n = pop.size;
-            const auto k = static_cast<std::size_t>(std::llround(ms.rho * static_cast<double>(n)));
-            std::vector<std::uint32_t> order(n);
-            std::iota(order.begin(), order.end(), 0U);
-            rng_stream rng(stream_key(seed, stream::astrocyte_mask),
-                           static_cast<std::uint32_t>(index), position);
-            for (std::size_t q = 0; q < k && q + 1 < n; ++q) {
-                const std::size_t r = q + static_cast<std::size_t>(rng.below(n - q));
-                std::swap(order[q], order[r]);
-            }
-            for (std::size_t q = 0; q < k; ++q) {
-                m.sign[pop.first_gid + order[q]] = sign;
-            }
-            ++position;
+            t.set(i, std::vector<double>(n, p.default_value));
+            continue;
         }
-    };
-    mark(ms.excite, 1, "excite");
-    mark(ms.inhibit, -1, "inhibit");
-    m.w = ms.w;
-    m.b = ms.b;
-    m.tau = ms.tau;
-    m.decay = ms.decay;
-    m.history->level.push_back(ms.initial);
-    m.history->complete_until = 1;
+        const value_spec& v = it->second;
+        const std::string key = what + "." + p.name;
+        check_dimension(v, p.dim, key);
+        std::vector<double> values;
+        if (v.type == value_spec::kind::list && n > 1 && v.values.size() == n) {
+            values = v.values;
+        } else if (v.is_constant()) {
+            values.assign(n, v.value);
+        } else {
+            fail(v.where, n > 1 ? fmt::format("{} must be a number or a list of {}", key, n)
+                                : fmt::format("{} must be a single value", key));
+        }
+        for (double x: values) {
+            if (!std::isfinite(x) || !in_range(x, p.range)) {
+                fail(v.where, fmt::format("{} must be a finite number{} {}, got {}", key,
+                                          p.range == value_range::any ? "" : " ",
+                                          range_text(p.range), x));
+            }
+        }
+        t.set(i, std::move(values));
+    }
+    return t;
 }
 
 std::vector<network::modulator> lower_modulators(const experiment_spec& spec,
-                                                 const std::vector<population_rt>& pops) {
+                                                 const std::vector<population_rt>& pops,
+                                                 const model_registry& models) {
     std::vector<network::modulator> out;
-    const double dt = spec.simulation.dt;
+    std::size_t n_neurons = 0;
+    for (const auto& p: pops) {
+        n_neurons = std::max<std::size_t>(n_neurons, p.first_gid + p.size);
+    }
     for (const auto& ms: spec.modulators) {
         const std::string what = "modulators." + ms.name;
+        const modulator_model* model = models.find_modulator(ms.type);
+        if (model == nullptr) {
+            std::string known;
+            for (const auto& n: models.modulator_names()) {
+                known += (known.empty() ? "" : ", ") + n;
+            }
+            fail(ms.where, fmt::format("{}.type: no modulator model '{}'; models are: {}", what,
+                                       ms.type, known));
+        }
+        const value_table params = lower_modulator_params(ms, model->info);
+        // Roles: population lists, each population at most once over all of them.
+        std::vector<std::vector<std::string>> role_names(model->roles.size());
+        std::vector<std::vector<population_ref>> roles(model->roles.size());
+        std::vector<std::string> seen;
+        for (const auto& [role, names]: ms.roles) {
+            std::size_t r = model->roles.size();
+            for (std::size_t k = 0; k < model->roles.size(); ++k) {
+                if (model->roles[k].name == role) {
+                    r = k;
+                }
+            }
+            if (r == model->roles.size()) {
+                fail(ms.where, fmt::format("{}: modulator {} reads no population list '{}'", what,
+                                           model->info.name, role));
+            }
+            for (const std::string& name: names) {
+                const population_rt& pop =
+                    population_named(pops, name, ms.where, what + "." + role);
+                if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+                    fail(ms.where, fmt::format("{}.{}: population '{}' is listed twice (each "
+                                               "population at most once in a modulator)",
+                                               what, role, name));
+                }
+                seen.push_back(name);
+                if (!pop.model->info.emits_spikes) {
+                    fail(ms.where, fmt::format("{}.{}: population '{}' (model {}) emits no "
+                                               "spikes",
+                                               what, role, pop.name, pop.model->info.name));
+                }
+                role_names[r].push_back(name);
+                roles[r].push_back(population_ref{pop.name, pop.first_gid, pop.size,
+                                                  std::span<const std::array<double, 3>>(
+                                                      pop.positions)});
+            }
+        }
+        if (!model->takes_events && !ms.times.empty()) {
+            fail(ms.where, fmt::format("{}: modulator {} takes no scripted events (times)", what,
+                                       model->info.name));
+        }
+        if (ms.times.size() != ms.amounts.size()) {
+            fail(ms.where, fmt::format("{}: {} times but {} amounts", what, ms.times.size(),
+                                       ms.amounts.size()));
+        }
+        if (model->validate != nullptr) {
+            try {
+                model->validate(params, role_names);
+            }
+            catch (const error& e) {
+                fail(ms.where, fmt::format("{} ({}): {}", what, model->info.name, e.what()));
+            }
+        }
+        modulator_args args{model->info, params, roles, ms.times, ms.amounts,
+                            spec.simulation.dt, spec.simulation.seed, out.size(), n_neurons};
         network::modulator m;
         m.name = ms.name;
-        m.history = std::make_unique<modulator_history>();
-        if (ms.astrocyte) {
-            lower_astrocyte(m, ms, pops, spec.simulation.seed, out.size());
-            out.push_back(std::move(m));
-            continue;
+        m.model = model;
+        try {
+            m.block = model->make_block(args);
         }
-        if (!(ms.delay >= 0)) {
-            fail(ms.where, fmt::format("{}.delay must be >= 0 ms, got {}", what, ms.delay));
+        catch (const error& e) {
+            fail(ms.where, fmt::format("{} ({}): {}", what, model->info.name, e.what()));
         }
-        m.delay = to_steps(ms.delay, dt, what + ".delay");
-        if (!ms.population.empty()) {
-            const population_rt& pop = population_named(pops, ms.population, ms.where,
-                                                        what + ".population");
-            if (!pop.model->info.emits_spikes) {
-                fail(ms.where, fmt::format("{}.population: population '{}' (model {}) emits no "
-                                           "spikes",
-                                           what, pop.name, pop.model->info.name));
-            }
-            m.source = static_cast<std::ptrdiff_t>(&pop - pops.data());
-            m.history->complete_until = 1 + m.delay;  // no spike before step 0
-        } else {
-            if (ms.times.size() != ms.amounts.size()) {
-                fail(ms.where, fmt::format("{}: {} times but {} amounts", what, ms.times.size(),
-                                           ms.amounts.size()));
-            }
-            for (std::size_t k = 0; k < ms.times.size(); ++k) {
-                const step_t t = to_steps(ms.times[k], dt, what + ".times") + m.delay;
-                if (!m.history->times.empty() && !(t > m.history->times.back())) {
-                    fail(ms.where, fmt::format("{}.times must increase strictly", what));
+        if (m.block->records_level()) {
+            for (const auto& p: pops) {
+                if (p.name == ms.name && !p.model->info.emits_spikes) {
+                    fail(ms.where, fmt::format("{}: the astrocyte population '{}' has the same "
+                                               "name; both would be written under /astrocytes/{} "
+                                               "(rename one)",
+                                               what, p.name, p.name));
                 }
-                m.history->times.push_back(t);
-                m.history->amounts.push_back(ms.amounts[k]);
             }
-            m.history->complete_until = std::numeric_limits<step_t>::max();
         }
         out.push_back(std::move(m));
     }
@@ -868,7 +915,7 @@ void check_inputs(const experiment_spec& spec, const std::vector<population_rt>&
                                        "ms",
                                        what, in.start, in.stop));
         }
-        if (in.type == kind::poisson_generator) {
+        if (in.type == kind::poisson_generator || in.type == kind::dataset_source) {
             const int port = choose_port(info, in.receptor, in.where, what);
             const dimension wd = info.ports[port < 0 ? 0 : port].weight_dim;
             if (in.weight_dim != dimension::none && in.weight_dim != wd) {
@@ -1533,9 +1580,11 @@ void build_synapses(partition& part, const network& net, const std::vector<proje
             statics.push_back(synapse_job{&pr, true});
         }
     }
-    auto& st = part.synapses;
+    auto store = std::make_shared<synapse_store>();
+    auto& st = *store;
     builder.build(statics, csr_refs<float>{st.row_segment, st.segment_delay, st.segment_begin,
                                            st.target, st.weight});
+    part.synapses = std::move(store);
     // Graded coupling: sic projections and the third_out connections of tripartite ones.
     sic_collector sic;
     for (const auto& pr: projs) {
@@ -1554,20 +1603,23 @@ void build_synapses(partition& part, const network& net, const std::vector<proje
         builder.build({synapse_job{&pr, false}},
                       csr_refs<double>{syn.row_segment, syn.segment_delay, syn.segment_begin,
                                        syn.slot, syn.weight});
-        const slot_map targets{blk->input_offset, blk->n_ports, blk->neuron_offset};
+        const slot_map targets{blk->input_offset, blk->n_ports, blk->neuron_offset, blk->count};
         syn.target_gid.resize(syn.slot.size());
         for (std::size_t i = 0; i < syn.slot.size(); ++i) {
             syn.target_gid[i] = part.first_gid + targets.neuron(syn.slot[i]);
         }
-        plastic_block_args args{pr.rule->info, pr.rule_params, std::move(syn), targets,
+        plastic_block_args args{pr.rule->info, pr.rule_params,
+                                std::make_shared<const plastic_synapses>(std::move(syn)), targets,
                                 &part.history, net.dt,
                                 pr.modulator >= 0
-                                    ? net.modulators[static_cast<std::size_t>(pr.modulator)]
-                                          .history.get()
+                                    ? &net.modulators[static_cast<std::size_t>(pr.modulator)]
+                                           .block->history()
                                     : nullptr};
         try {
             part.plastic.push_back(pr.rule->make_block(std::move(args)));
             part.plastic_projection.push_back(pr.index);
+            part.plastic_targets.push_back(targets);
+            part.plastic_modulator.push_back(pr.modulator);
         }
         catch (const error& e) {
             fail(pr.spec->where, fmt::format("projections.{} ({}): {}", pr.spec->name,
@@ -1692,6 +1744,40 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
             part.poisson.push_back(std::move(d));
             break;
         }
+        case kind::dataset_source: {
+            dataset_device d;
+            d.input = i;
+            d.key = stream_key(net.seed, stream::trial_input, i);
+            d.weight = in.weight;
+            // Relative to a trial's first step, and not bounded by simulation.duration.
+            constexpr step_t unbounded = step_t{1} << 60;
+            d.start = first_step_at_or_after(in.start, dt, unbounded);
+            d.stop = first_step_at_or_after(in.stop, dt, unbounded);
+            const std::size_t port =
+                blk->split_port ? (in.weight < 0 ? 1 : 0)
+                : in.receptor.empty()
+                    ? (pop->model->info.ports_by_sign && in.weight < 0 ? 1 : 0)
+                    : pop->model->info.port_index(in.receptor);
+            // Value k of a sample goes to the k-th neuron of the input (its `neurons` list, or
+            // the population in order).
+            std::vector<neuron_id> order = in.neurons;
+            if (order.empty()) {
+                order.resize(pop->size);
+                std::iota(order.begin(), order.end(), neuron_id{0});
+            }
+            d.n_values = order.size();
+            for (std::size_t k = 0; k < order.size(); ++k) {
+                const neuron_id gid = pop->first_gid + order[k];
+                if (gid < part.first_gid || gid >= part.end_gid) {
+                    continue;
+                }
+                d.slots.push_back(static_cast<std::uint32_t>(
+                    blk->input_offset + (gid - blk->first_gid) * blk->n_ports + port));
+                d.values.push_back(static_cast<std::uint32_t>(k));
+            }
+            part.dataset.push_back(std::move(d));
+            break;
+        }
         case kind::noise_generator: {
             noise_device d;
             d.key = stream_key(net.seed, stream::noise_input, i);
@@ -1769,13 +1855,21 @@ void make_devices(partition& part, const experiment_spec& spec, const network& n
                                                     slot < b.input_offset + b.count * b.n_ports);
             }
         }
-        const bool possible = b.block->can_update_lazily() && !b.has_current && !b.homeostasis;
+        // Eager plastic blocks (astro_stdp) send input outside the calendar queue.
+        bool eager_target = false;
+        for (std::size_t k = 0; k < part.plastic.size(); ++k) {
+            eager_target = eager_target || (part.plastic[k]->eager() &&
+                                            part.plastic_targets[k].neuron_offset ==
+                                                b.neuron_offset);
+        }
+        const bool possible = b.block->can_update_lazily() && !b.has_current && !b.homeostasis &&
+                              !eager_target;
         if (pop.update == "lazy" && !possible) {
             fail(pop.where,
                  fmt::format("population '{}': update: lazy needs a model solved exactly between "
                              "inputs that cannot reach threshold on its own ({} with these "
-                             "parameters: {}), no dc, step, noise or sic current and no "
-                             "homeostasis",
+                             "parameters: {}), no dc, step, noise or sic current, no "
+                             "homeostasis and no eager plasticity rule (astro_stdp) onto it",
                              pop.name, pop.model->info.name,
                              b.block->can_update_lazily() ? "yes" : "no"));
         }
@@ -1938,7 +2032,7 @@ void check_experiment(const experiment_spec& spec, const model_registry& models)
     const step_t n_steps = to_steps(spec.simulation.duration, spec.simulation.dt,
                                     "simulation.duration");
     lower_projections(spec, pops, models);
-    lower_modulators(spec, pops);
+    lower_modulators(spec, pops, models);
     check_inputs(spec, pops);
     lower_reports(spec, pops, n_steps);
 }
@@ -1951,7 +2045,10 @@ network build_network(const experiment_spec& spec, const model_registry& models,
     net.populations = lower_populations(spec, models);
     net.n_steps = to_steps(spec.simulation.duration, net.dt, "simulation.duration");
     const auto projs = lower_projections(spec, net.populations, models);
-    net.modulators = lower_modulators(spec, net.populations);
+    net.modulators = lower_modulators(spec, net.populations, models);
+    for (const auto& in: spec.inputs) {
+        net.input_names.push_back(in.name);
+    }
     check_inputs(spec, net.populations);
     net.reports = lower_reports(spec, net.populations, net.n_steps);
     for (const auto& pr: projs) {
@@ -1999,9 +2096,9 @@ network build_network(const experiment_spec& spec, const model_registry& models,
     step_t min_d = std::numeric_limits<step_t>::max();
     step_t max_d = 0;
     for (const auto& part: net.partitions) {
-        net.n_synapses += part->synapses.n_synapses();
-        net.synapse_bytes += part->synapses.bytes();
-        for (std::uint32_t d: part->synapses.segment_delay) {
+        net.n_synapses += part->synapses->n_synapses();
+        net.synapse_bytes += part->synapses->bytes();
+        for (std::uint32_t d: part->synapses->segment_delay) {
             min_d = std::min<step_t>(min_d, d);
             max_d = std::max<step_t>(max_d, d);
         }

@@ -5,6 +5,7 @@
 // devices and report pieces. Deterministic: the network does not depend on the thread or
 // partition count (every draw is keyed by global ids, see glia/rng.hpp).
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,6 +39,7 @@ struct population_rt {
     std::string update = "auto";  // population_spec::update
     homeostasis_spec homeostasis;
     std::vector<double> target_rates;  // homeostasis: one per neuron [Hz]
+    std::vector<std::array<double, 3>> positions;  // 3-D positions (population positions:); empty: none
     std::string where;
 };
 
@@ -48,6 +50,7 @@ struct network {
     std::vector<population_rt> populations;
     std::vector<std::unique_ptr<partition>> partitions;
     std::vector<report_layout> reports;
+    std::vector<std::string> input_names;  // the spec's inputs, in order
     struct projection_info {
         std::string name;
         std::size_t source = 0, target = 0;  // population indices
@@ -55,21 +58,12 @@ struct network {
         std::string weight_unit;             // mV, pA or nS ("" for sic: a plain number)
     };
     std::vector<projection_info> projections;  // in spec order
-    // Neuromodulators (three-factor rules): the histories plastic blocks read. Population-
-    // driven ones grow between epochs (source >= 0: population index; delay in steps).
+    // Neuromodulators: what three-factor and astrocyte-modulated rules read. Each block
+    // reads every epoch's spikes between epochs (simulation_state::record_modulators).
     struct modulator {
         std::string name;
-        std::ptrdiff_t source = -1;
-        step_t delay = 1;
-        std::unique_ptr<modulator_history> history;
-        // nalsm_astrocyte (astrocyte = true): the sign with which each global id's spikes
-        // enter its net count (+1 excite, -1 inhibit, 0 not read: other populations and the
-        // neurons the rho mask leaves out), and its state at step history->level.size() - 1.
-        bool astrocyte = false;
-        std::vector<std::int8_t> sign;  // per global id
-        double w = 0, b = 0;            // w_A, b_A now (after the decays so far)
-        double tau = 100;               // tau_A [ms]
-        double decay = 1;               // per step
+        const modulator_model* model = nullptr;
+        std::unique_ptr<modulator_block> block;
     };
     std::vector<modulator> modulators;
     // Graded coupling: per population the graded-buffer column of its first neuron (npos for

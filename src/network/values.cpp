@@ -44,6 +44,8 @@ double draw_value(const value_spec& v, rng_stream& rng, std::size_t index) {
                                     located(v.where), v.values.size(), index));
         }
         return v.values[index];
+    case value_spec::kind::choice:
+        return v.values[static_cast<std::size_t>(rng.below(v.values.size()))];
     }
     throw internal_error("draw_value: unknown kind");
 }

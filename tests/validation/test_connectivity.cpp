@@ -33,7 +33,7 @@ std::vector<edge> edges_of(const experiment_spec& spec, int partitions = 1, int 
     const network net = build_network(spec, test::builtin_models(), partitions, arena);
     std::vector<edge> out;
     for (const auto& p: net.partitions) {
-        const auto& st = p->synapses;
+        const auto& st = *p->synapses;
         for (std::size_t src = 0; src + 1 < st.row_segment.size(); ++src) {
             for (auto k = st.row_segment[src]; k < st.row_segment[src + 1]; ++k) {
                 for (auto s = st.segment_begin[k]; s < st.segment_begin[k + 1]; ++s) {
