@@ -528,8 +528,8 @@ TEST(config_yaml_errors, unknown_key_names_the_section_and_the_allowed_keys) {
               "duration, seed, threads, partitions");
     EXPECT_EQ(error_of(base + "outputs: {}\n"),
               "test.yaml:14:1: unknown key 'outputs' at the top level; expected one of: "
-              "simulation, populations, projections, inputs, modulators, record, output, "
-              "metrics, sweep");
+              "simulation, grids, populations, projections, inputs, modulators, record, "
+              "output, metrics, sweep");
 }
 
 TEST(config_yaml_errors, is_a_config_error_with_a_one_based_location) {
@@ -810,7 +810,7 @@ TEST(config_yaml_errors, projections_check_rules_and_receptors) {
     EXPECT_EQ(error_of(head + "    {source: exc, target: exc, rule: random, weight: 1}\n"),
               "test.yaml:16:38: projections.p.rule: unknown rule 'random'; expected one of: "
               "all_to_all, one_to_one, pairwise_bernoulli, fixed_indegree, fixed_outdegree, "
-              "fixed_total_number, from_list");
+              "fixed_total_number, from_list, distance");
     EXPECT_EQ(error_of(head + "    {source: exc, target: exc, rule: fixed_indegree, p: 0.1, "
                               "weight: 1}\n"),
               "test.yaml:16:54: projections.p.p applies only to rule pairwise_bernoulli, not "
