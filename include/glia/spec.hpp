@@ -70,13 +70,13 @@ struct position {
     double x = 0, y = 0, z = 0;
 };
 
+inline constexpr std::uint64_t max_grid_points = 0xffffffffULL;  // point indices are 32-bit
+
 // A lattice of points that populations take their positions from (NALSM's liquid, science-spec
 // §1.1). Point q = (i d2 + j) d3 + k lies at (i, j, k) * spacing. In `lattice` order the
 // points come in q order; in `random` order they are permuted (a Fisher-Yates shuffle drawn
 // from the stream `positions`, entity: the grid's index in file order), so that populations
 // sharing the grid are mixed in space at random.
-inline constexpr std::uint64_t max_grid_points = 0xffffffffULL;  // point indices are 32-bit
-
 struct grid_spec {
     std::string name;
     std::array<std::uint64_t, 3> shape{1, 1, 1};  // d1, d2, d3 >= 1; at most max_grid_points

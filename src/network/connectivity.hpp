@@ -30,10 +30,11 @@ row_kind row_kind_of(connectivity_spec::rule r);
 
 // Reusable memory for partner sampling; one per thread of work.
 struct row_scratch {
-    std::vector<std::uint8_t> mark;    // sampling without replacement
+    std::vector<std::uint8_t> mark;  // sampling without replacement
     std::vector<std::uint32_t> chosen;
-    std::vector<std::uint32_t> tier;   // distance: tier of every cell, cells by tier,
-    std::vector<std::uint32_t> by_tier;  //   and where each tier starts
+    // distance: the tier of every cell, the cells by tier, and where each tier starts.
+    std::vector<std::uint32_t> tier;
+    std::vector<std::uint32_t> by_tier;
     std::vector<std::uint32_t> tier_begin;
 };
 
@@ -95,7 +96,7 @@ public:
 private:
     std::uint64_t n_target_ = 0;
     bool dense_ = false;
-    std::vector<std::uint64_t> bits_;          // dense: bit s * n_target + t
+    std::vector<std::uint64_t> bits_;           // dense: bit s * n_target + t
     std::unordered_set<std::uint64_t> hashed_;  // otherwise: (s << 32) | t
 };
 

@@ -17,11 +17,12 @@ void total_number_pairs(const total_number_draw& d, rng_stream& rng, Emit emit) 
         for (;;) {
             const auto s = static_cast<std::uint32_t>(rng.below(d.n_source));
             const std::uint64_t u = rng.below(n_target);
+            // The member owning union index u: the last whose range begins at or before it.
             const std::size_t m =
                 one ? 0
-                    : static_cast<std::size_t>(std::upper_bound(d.member_begin.begin() + 1,
-                                                                d.member_begin.end(), u) -
-                                               (d.member_begin.begin() + 1));
+                    : static_cast<std::size_t>(
+                          std::upper_bound(d.member_begin.begin() + 1, d.member_begin.end(), u) -
+                          (d.member_begin.begin() + 1));
             const auto t = static_cast<std::uint32_t>(u - d.member_begin[m]);
             if (d.no_autapse[m] != 0 && s == t) {
                 continue;

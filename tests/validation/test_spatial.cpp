@@ -14,7 +14,6 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-
 #include <oneapi/tbb/task_arena.h>
 
 #include <glia/error.hpp>
@@ -41,8 +40,8 @@ std::vector<synapse_weight> synapses_of(const experiment_spec& e, int threads = 
     return sim.static_synapses();
 }
 
-grid_spec grid(std::string name, std::uint64_t d1, std::uint64_t d2, std::uint64_t d3,
-               bool random, double spacing = 1.0) {
+grid_spec grid(std::string name, std::uint64_t d1, std::uint64_t d2, std::uint64_t d3, bool random,
+               double spacing = 1.0) {
     grid_spec g;
     g.name = std::move(name);
     g.shape = {d1, d2, d3};
@@ -68,8 +67,8 @@ projection_spec distance(std::string name, std::string s, std::string t, double 
 }
 
 projection_spec total(std::string name, std::string s, std::string t, std::string group) {
-    auto p = test::projection(std::move(name), std::move(s), std::move(t),
-                              rule::fixed_total_number, test::c(0.5), test::c(0.1));
+    auto p = test::projection(std::move(name), std::move(s), std::move(t), rule::fixed_total_number,
+                              test::c(0.5), test::c(0.1));
     p.connectivity.group = std::move(group);
     p.connectivity.allow_multapses = false;
     return p;
@@ -168,8 +167,7 @@ long lattice_class(double d2) {
 
 // A liquid: E and I sharing one randomly ordered grid, the four distance projections with
 // NALSM's C (science-spec §1.1), and `input` projected onto E and I by one group.
-experiment_spec liquid(std::uint64_t d, std::size_t n_exc, std::size_t n_inh,
-                       std::uint64_t seed) {
+experiment_spec liquid(std::uint64_t d, std::size_t n_exc, std::size_t n_inh, std::uint64_t seed) {
     auto e = test::experiment(0.1, 1.0, seed);
     e.grids.push_back(grid("liquid", d, d, d, true));
     e.populations.push_back(on_grid("E", n_exc, "liquid"));
