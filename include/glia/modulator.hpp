@@ -19,6 +19,7 @@
 
 #include <glia/model.hpp>
 #include <glia/recording.hpp>
+#include <glia/spec.hpp>
 #include <glia/state_columns.hpp>
 #include <glia/types.hpp>
 
@@ -65,7 +66,7 @@ struct population_ref {
     neuron_id first_gid = 0;
     std::size_t size = 0;
     // 3-D positions of its neurons (population `positions`), empty when it has none.
-    std::span<const std::array<double, 3>> positions;
+    std::span<const position> positions;
 };
 
 struct modulator_args {

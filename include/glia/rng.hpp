@@ -42,6 +42,8 @@ enum class stream : std::uint32_t {
                          // target global id
     astrocyte_mask = 13, // nalsm_astrocyte modulators: entity: modulator index, sub: index of
                          // the population in excite followed by inhibit
+    positions = 14,      // grids with order: random: entity: grid index in file order (the
+                         // Fisher-Yates shuffle of its points)
     trial_input = 15,    // dataset_source events; tag: input index, entity: value (pixel)
                          // index, sub: trial key (a protocol's sample index)
 };

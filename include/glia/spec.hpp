@@ -4,6 +4,7 @@
 // it into a runnable network. Every element remembers where it came from ("file:line:col") so
 // that errors found later, while building, still point into the file.
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -66,6 +67,26 @@ struct homeostasis_spec {
     std::string where;
 };
 
+// A point in space [the length unit of the config: positions, spacing and `lambda` share it].
+struct position {
+    double x = 0, y = 0, z = 0;
+};
+
+inline constexpr std::uint64_t max_grid_points = 0xffffffffULL;  // point indices are 32-bit
+
+// A lattice of points that populations take their positions from (NALSM's liquid, science-spec
+// §1.1). Point q = (i d2 + j) d3 + k lies at (i, j, k) * spacing. In `lattice` order the
+// points come in q order; in `random` order they are permuted (a Fisher-Yates shuffle drawn
+// from the stream `positions`, entity: the grid's index in file order), so that populations
+// sharing the grid are mixed in space at random.
+struct grid_spec {
+    std::string name;
+    std::array<std::uint64_t, 3> shape{1, 1, 1};  // d1, d2, d3 >= 1; at most max_grid_points
+    double spacing = 1.0;                         // > 0
+    bool random = false;                          // order: random
+    std::string where;
+};
+
 struct population_spec {
     std::string name;
     std::string model;  // canonical model name (aliases resolved by the loader)
@@ -79,6 +100,11 @@ struct population_spec {
     // model allows it and no device drives every neuron every step.
     std::string update = "auto";
     homeostasis_spec homeostasis;
+    // Positions in space, for distance-dependent connectivity: the next `size` points of a
+    // grid (populations naming one grid take consecutive ranges of its point sequence, in file
+    // order), or one explicit position per neuron. Neither: the population has no positions.
+    std::string grid;
+    std::vector<position> positions;
     std::string where;
 };
 
@@ -98,6 +124,7 @@ struct connectivity_spec {
         fixed_outdegree,
         fixed_total_number,
         from_list,
+        distance,
     };
     rule type = rule::all_to_all;
     double p = 0;                 // pairwise_bernoulli
@@ -105,6 +132,17 @@ struct connectivity_spec {
     bool allow_autapses = true;   // NEST defaults
     bool allow_multapses = true;
     std::vector<edge_spec> edges;  // from_list
+    // distance: P(s -> t) = C exp(-(D / lambda)^2), D the Euclidean distance of their
+    // positions; lambda in the length unit of the positions.
+    double C = 0;
+    double lambda = 0;
+    // fixed_total_number: with density >= 0, n = floor(density |S| |T|) (computed in double,
+    // left to right) instead of `n`. Projections with the same non-empty `group` (same source,
+    // rule parameters and allow_multapses) draw one sequence of pairs over the concatenation
+    // of their targets (file order); each keeps the pairs that fall on its own target, and n
+    // counts the pairs of the whole group (|T| is then the sum of the targets' sizes).
+    double density = -1;
+    std::string group;
 };
 
 // NEST's TripartiteConnect with third_factor_bernoulli_with_pool (science-spec §6.3): each
@@ -333,6 +371,7 @@ struct readout_spec {
 
 struct experiment_spec {
     simulation_spec simulation;
+    std::vector<grid_spec> grids;              // in file order (the order keys their streams)
     std::vector<population_spec> populations;  // in file order: global ids follow this order
     std::vector<projection_spec> projections;
     std::vector<input_spec> inputs;

@@ -154,6 +154,10 @@ void validate(const value_table& p, std::span<const std::vector<std::string>> ro
     }
 }
 
+double coordinate(const position& p, std::size_t axis) {
+    return axis == 0 ? p.x : axis == 1 ? p.y : p.z;
+}
+
 // The regions of the excite neurons: each axis of their positions' bounding box cut into
 // r_a equal parts. The extent of an axis is max - min plus the smallest gap between distinct
 // coordinates on it, so a lattice 0..d-1 with spacing 1 gives region floor(x r_a / d) (NALSM).
@@ -172,7 +176,7 @@ std::vector<std::uint32_t> regions_of(const modulator_args& a, std::array<std::u
         std::vector<double> coords;
         for (const auto& pop: pops) {
             for (const auto& p: pop.positions) {
-                coords.push_back(p[ax]);
+                coords.push_back(coordinate(p, ax));
             }
         }
         std::sort(coords.begin(), coords.end());
@@ -196,7 +200,7 @@ std::vector<std::uint32_t> regions_of(const modulator_args& a, std::array<std::u
         for (std::size_t k = 0; k < pop.size; ++k) {
             std::array<std::uint32_t, 3> c{};
             for (std::size_t ax = 0; ax < 3; ++ax) {
-                const double f = (pop.positions[k][ax] - lo[ax]) / extent[ax];
+                const double f = (coordinate(pop.positions[k], ax) - lo[ax]) / extent[ax];
                 c[ax] = std::min<std::uint32_t>(
                     r[ax] - 1, static_cast<std::uint32_t>(std::floor(f * r[ax] + 1e-9)));
             }

@@ -165,6 +165,8 @@ string rule_name(connectivity_spec::rule r) {
         return "fixed_total_number";
     case connectivity_spec::rule::from_list:
         return "from_list";
+    case connectivity_spec::rule::distance:
+        return "distance";
     }
     return "";
 }
@@ -173,7 +175,7 @@ constexpr connectivity_spec::rule all_rules[] = {
     connectivity_spec::rule::all_to_all,         connectivity_spec::rule::one_to_one,
     connectivity_spec::rule::pairwise_bernoulli, connectivity_spec::rule::fixed_indegree,
     connectivity_spec::rule::fixed_outdegree,    connectivity_spec::rule::fixed_total_number,
-    connectivity_spec::rule::from_list,
+    connectivity_spec::rule::from_list,          connectivity_spec::rule::distance,
 };
 
 // The keys only one rule reads.
@@ -186,9 +188,11 @@ std::vector<string_view> rule_keys(connectivity_spec::rule r) {
     case connectivity_spec::rule::fixed_outdegree:
         return {"outdegree"};
     case connectivity_spec::rule::fixed_total_number:
-        return {"N"};
+        return {"N", "density", "group"};
     case connectivity_spec::rule::from_list:
         return {"connections", "connections_file"};
+    case connectivity_spec::rule::distance:
+        return {"C", "lambda"};
     default:
         return {};
     }
@@ -273,6 +277,31 @@ struct population_ref {
     string name;
     std::size_t size = 0;
     const neuron_model* model = nullptr;
+    bool has_positions = false;
+};
+
+// A grid while populations take its points: how many are taken, and by whom.
+struct grid_ref {
+    string name;
+    std::uint64_t points = 0;
+    std::uint64_t used = 0;
+    std::vector<string> users;  // population names, in file order
+};
+
+// A fixed_total_number projection with a group, checked against its group's first member once
+// every projection is read.
+struct group_member {
+    string projection;
+    string group;
+    YAML::Node node;  // the group value, for messages
+    string source;
+    std::uint64_t source_size = 0;
+    std::uint64_t target_size = 0;
+    bool no_autapse = false;  // the target is the source and autapses are off
+    bool by_density = false;
+    double density = 0;
+    std::uint64_t n = 0;
+    bool allow_multapses = true;
 };
 
 class loader {
@@ -323,12 +352,17 @@ private:
 
     // Sections.
     simulation_spec read_simulation(const yaml_map& root);
+    grid_spec read_grid(const entry& e);
+    void read_positions(population_spec& pop, const YAML::Node& n, const string& path);
     population_spec read_population(const entry& e);
     void read_params(population_spec& pop, const yaml_map& params, const neuron_model& model);
     void read_initial(population_spec& pop, const yaml_map& initial, const neuron_model& model);
     void read_spike_times(population_spec& pop, const yaml_map& m, const neuron_model& model);
     void read_spike_times_file(population_spec& pop, const YAML::Node& n, const string& path);
     projection_spec read_projection(const entry& e);
+    void read_total_number(projection_spec& proj, const yaml_map& m, const string& path,
+                           const population_ref& source, const population_ref& target);
+    void check_groups() const;
     void read_plasticity(projection_spec& proj, const yaml_map& params, const synapse_model& rule,
                          const std::vector<dimension>& weight_dims);
     void read_tripartite(projection_spec& proj, const YAML::Node& n, const string& path,
@@ -361,7 +395,9 @@ private:
     std::vector<std::pair<YAML::Node, string>> override_nodes_;  // node, "path=value"
     std::vector<std::pair<YAML::Node, YAML::Node>> rebuilt_;     // map copied by --set, original
     double dt_ = 0.1;  // [ms], known once simulation is read
+    std::vector<grid_ref> grids_;
     std::vector<population_ref> populations_;
+    std::vector<group_member> group_members_;  // in file order
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -937,11 +973,111 @@ simulation_spec loader::read_simulation(const yaml_map& root) {
     return s;
 }
 
+// grids.<name>: {shape: [d1, d2, d3], spacing, order}.
+grid_spec loader::read_grid(const entry& e) {
+    const string path = "grids." + e.key;
+    const yaml_map m = as_map(e.value, path);
+    check_keys(m, {"shape", "spacing", "order"});
+    grid_spec g;
+    g.name = e.key;
+    g.where = where(m.node);
+    const string shape_path = sub(path, "shape");
+    const YAML::Node& shape = required(m, "shape");
+    if (!shape.IsSequence() || shape.size() != 3) {
+        fail(shape, shape_path + " must be a list of three sizes [d1, d2, d3], got " +
+                        (shape.IsSequence() ? fmt::format("a list of {}", shape.size())
+                                            : shown(shape)));
+    }
+    double points = 1;  // exact: each side < 2^32, and the product is refused above 2^32 - 1
+    for (std::size_t k = 0; k < 3; ++k) {
+        g.shape[k] = integer_at(shape[k], item(shape_path, k), 1, max_grid_points);
+        points *= static_cast<double>(g.shape[k]);
+    }
+    if (points > static_cast<double>(max_grid_points)) {
+        fail(shape, fmt::format("{}: {} x {} x {} = {:.0f} points; a grid has at most {} "
+                                "(2^32 - 1)",
+                                shape_path, g.shape[0], g.shape[1], g.shape[2], points,
+                                max_grid_points));
+    }
+    if (const entry* sp = m.find("spacing")) {
+        g.spacing = quantity_at(sp->value, sub(path, "spacing"), {}).value;
+        if (!(g.spacing > 0)) {
+            fail(sp->value, sub(path, "spacing") + " must be > 0, got " + sp->value.Scalar());
+        }
+    }
+    if (const entry* o = m.find("order")) {
+        const string& order = text_at(o->value, sub(path, "order"), "an order");
+        if (order != "lattice" && order != "random") {
+            fail(o->value, sub(path, "order") + ": unknown order '" + order +
+                               "'; expected one of: lattice, random");
+        }
+        g.random = order == "random";
+    }
+    grids_.push_back({g.name, static_cast<std::uint64_t>(points), 0, {}});
+    return g;
+}
+
+// populations.<name>.positions: {grid: NAME} (the grid's next `size` points) or a list of
+// [x, y, z], one per neuron.
+void loader::read_positions(population_spec& pop, const YAML::Node& n, const string& path) {
+    const string usage = "{grid: NAME} or a list of [x, y, z] (one per neuron)";
+    if (n.IsMap()) {
+        const yaml_map m = as_map(n, path);
+        check_keys(m, {"grid"});
+        const string grid_path = sub(path, "grid");
+        const YAML::Node& grid_node = required(m, "grid");
+        const string& name = text_at(grid_node, grid_path, "a grid name");
+        const auto it = std::find_if(grids_.begin(), grids_.end(),
+                                     [&](const grid_ref& g) { return g.name == name; });
+        if (it == grids_.end()) {
+            std::vector<string> names;
+            for (const auto& g: grids_) {
+                names.push_back(g.name);
+            }
+            fail(grid_node, grid_path + ": no grid '" + name + "'; grids are: " +
+                                (names.empty() ? "(none: define one under 'grids')"
+                                               : join(names)));
+        }
+        if (pop.size > it->points - it->used) {
+            fail(grid_node,
+                 fmt::format("{}: grid '{}' has {} points; {} are taken by the populations "
+                             "before '{}' ({}), which needs {} more",
+                             grid_path, name, it->points, it->used, pop.name,
+                             it->users.empty() ? string("none") : join(it->users), pop.size));
+        }
+        it->used += pop.size;
+        it->users.push_back(pop.name);
+        pop.grid = name;
+        return;
+    }
+    if (!n.IsSequence()) {
+        fail(n, path + " must be " + usage + ", got " + shown(n));
+    }
+    if (n.size() != pop.size) {
+        fail(n, fmt::format("{} has {} entries; it needs one [x, y, z] per neuron of '{}' ({})",
+                            path, n.size(), pop.name, pop.size));
+    }
+    pop.positions.reserve(n.size());
+    for (std::size_t i = 0; i < n.size(); ++i) {
+        const YAML::Node& p = n[i];
+        const string p_path = item(path, i);
+        if (!p.IsSequence() || p.size() != 3) {
+            fail(p, p_path + " must be [x, y, z], got " +
+                        (p.IsSequence() ? fmt::format("a list of {}", p.size()) : shown(p)));
+        }
+        double xyz[3];
+        for (std::size_t k = 0; k < 3; ++k) {
+            xyz[k] = quantity_at(p[k], item(p_path, k), {}).value;
+        }
+        pop.positions.push_back(position{xyz[0], xyz[1], xyz[2]});
+    }
+}
+
 population_spec loader::read_population(const entry& e) {
     const string path = "populations." + e.key;
     const yaml_map m = as_map(e.value, path);
     check_keys(m, {"model", "size", "params", "initial", "spike_times", "spike_times_file",
-                   "allow_offgrid_times", "update", "homeostasis"});
+                   "allow_offgrid_times", "update", "homeostasis", "positions"});
     population_spec pop;
     pop.name = e.key;
     pop.where = where(m.node);
@@ -956,6 +1092,10 @@ population_spec loader::read_population(const entry& e) {
     pop.size = integer_at(required(m, "size"), sub(path, "size"), 1,
                           std::numeric_limits<neuron_id>::max());
     populations_.push_back({pop.name, pop.size, model});
+    if (const entry* p = m.find("positions")) {
+        read_positions(pop, p->value, sub(path, "positions"));
+        populations_.back().has_positions = true;
+    }
 
     const entry* params = m.find("params");
     read_params(pop,
@@ -1484,16 +1624,31 @@ projection_spec loader::read_projection(const entry& e) {
         n_connections = in ? T * c.n : S * c.n;
         break;
     }
-    case connectivity_spec::rule::fixed_total_number: {
-        const YAML::Node& n_node = required(m, "N");
-        c.n = integer_at(n_node, sub(path, "N"), 0);
-        const std::uint64_t available = S * T - no_autapse * S;
-        if (!c.allow_multapses && c.n > available) {
-            fail(n_node, fmt::format("{} = {} is more than the {} distinct pairs available "
-                                     "without multapses (set allow_multapses: true, or lower it)",
-                                     sub(path, "N"), c.n, available));
+    case connectivity_spec::rule::fixed_total_number:
+        read_total_number(proj, m, path, source, target);
+        n_connections = c.group.empty() && c.density < 0 ? c.n : npos;
+        break;
+    case connectivity_spec::rule::distance: {
+        for (const population_ref* pop: {&source, &target}) {
+            if (!pop->has_positions) {
+                fail(rule_node, sub(path, "rule") + ": rule distance needs positions for the "
+                                    "source and the target; population '" + pop->name +
+                                    "' has none (give it positions: {grid: NAME} or a list of "
+                                    "[x, y, z])");
+            }
         }
-        n_connections = c.n;
+        const YAML::Node& c_node = required(m, "C");
+        c.C = quantity_at(c_node, sub(path, "C"), {}).value;
+        if (!(c.C >= 0 && c.C <= 1)) {
+            fail(c_node, sub(path, "C") + " must be in [0, 1], got " + c_node.Scalar());
+        }
+        const YAML::Node& lambda_node = required(m, "lambda");
+        c.lambda = quantity_at(lambda_node, sub(path, "lambda"), {}).value;
+        if (!(c.lambda > 0)) {
+            fail(lambda_node, sub(path, "lambda") + " must be > 0 (in the length unit of the "
+                                                    "positions), got " +
+                                  lambda_node.Scalar());
+        }
         break;
     }
     case connectivity_spec::rule::from_list: {
@@ -1608,6 +1763,126 @@ projection_spec loader::read_projection(const entry& e) {
         read_tripartite(proj, t->value, sub(path, "tripartite"), target);
     }
     return proj;
+}
+
+// fixed_total_number: N or density, and an optional group (checked with its other members in
+// check_groups once every projection is read).
+void loader::read_total_number(projection_spec& proj, const yaml_map& m, const string& path,
+                               const population_ref& source, const population_ref& target) {
+    auto& c = proj.connectivity;
+    const entry* n_entry = m.find("N");
+    const entry* density_entry = m.find("density");
+    if (n_entry == nullptr && density_entry == nullptr) {
+        fail(m.node, path + ": rule fixed_total_number needs 'N' (the number of connections) or "
+                            "'density' (the fraction of all pairs)");
+    }
+    if (n_entry != nullptr && density_entry != nullptr) {
+        fail(override_label(density_entry->value) ? density_entry->value
+                                                  : density_entry->key_node,
+             path + ": give either N or density, not both");
+    }
+    const bool no_autapse = source.name == target.name && !c.allow_autapses;
+    const std::uint64_t S = source.size, T = target.size;
+    const YAML::Node& count_node = n_entry != nullptr ? n_entry->value : density_entry->value;
+    if (n_entry != nullptr) {
+        c.n = integer_at(n_entry->value, sub(path, "N"), 0);
+    } else {
+        c.density = quantity_at(density_entry->value, sub(path, "density"), {}).value;
+        if (!(c.density >= 0 && c.density <= 1)) {
+            fail(density_entry->value, sub(path, "density") + " must be in [0, 1], got " +
+                                           density_entry->value.Scalar());
+        }
+    }
+    if (const entry* g = m.find("group")) {
+        c.group = text_at(g->value, sub(path, "group"), "a group name");
+        group_members_.push_back({proj.name, c.group, g->value, source.name, S, T, no_autapse,
+                                  c.density >= 0, c.density, c.n, c.allow_multapses});
+        return;  // counted over the group
+    }
+    const std::uint64_t n =
+        c.density >= 0
+            ? static_cast<std::uint64_t>(c.density * static_cast<double>(S) *
+                                         static_cast<double>(T))
+            : c.n;
+    const std::uint64_t available = S * T - (no_autapse ? S : 0);
+    const string key = sub(path, n_entry != nullptr ? "N" : "density");
+    if (n > 0 && available == 0) {
+        fail(count_node, key + ": there are no pairs to connect (one neuron, no autapses)");
+    }
+    if (!c.allow_multapses && n > available) {
+        const string asked = n_entry != nullptr
+                                 ? fmt::format("{} = {} is", key, n)
+                                 : fmt::format("{} = {} gives {} connections,", key,
+                                               count_node.Scalar(), n);
+        fail(count_node, fmt::format("{} more than the {} distinct pairs available without "
+                                     "multapses (set allow_multapses: true, or lower it)",
+                                     asked, available));
+    }
+}
+
+// The members of each fixed_total_number group draw one sequence of pairs: one source, the same
+// N or density and allow_multapses; N then counts the pairs of the whole group.
+void loader::check_groups() const {
+    for (std::size_t i = 0; i < group_members_.size(); ++i) {
+        const group_member& first = group_members_[i];
+        bool seen = false;
+        for (std::size_t j = 0; j < i; ++j) {
+            seen = seen || group_members_[j].group == first.group;
+        }
+        if (seen) {
+            continue;
+        }
+        std::uint64_t n_target = 0, available = 0;
+        std::vector<string> names;
+        for (std::size_t j = i; j < group_members_.size(); ++j) {
+            const group_member& g = group_members_[j];
+            if (g.group != first.group) {
+                continue;
+            }
+            const string at = "projections." + g.projection + ".group";
+            if (g.source != first.source) {
+                fail(g.node, fmt::format("{}: the projections of group '{}' draw their pairs from "
+                                         "one source; '{}' has source '{}', '{}' has '{}'",
+                                         at, g.group, first.projection, first.source,
+                                         g.projection, g.source));
+            }
+            if (g.by_density != first.by_density ||
+                (g.by_density ? g.density != first.density : g.n != first.n)) {
+                auto count = [](const group_member& x) {
+                    return x.by_density ? fmt::format("density {}", x.density)
+                                        : fmt::format("N {}", x.n);
+                };
+                fail(g.node, fmt::format("{}: the projections of group '{}' must give the same N "
+                                         "or density (it counts the pairs of the whole group); "
+                                         "'{}' gives {}, '{}' {}",
+                                         at, g.group, first.projection, count(first),
+                                         g.projection, count(g)));
+            }
+            if (g.allow_multapses != first.allow_multapses) {
+                fail(g.node, fmt::format("{}: the projections of group '{}' must agree on "
+                                         "allow_multapses; '{}' and '{}' differ",
+                                         at, g.group, first.projection, g.projection));
+            }
+            n_target += g.target_size;
+            available += g.source_size * g.target_size - (g.no_autapse ? g.source_size : 0);
+            names.push_back(g.projection);
+        }
+        const std::uint64_t n =
+            first.by_density ? static_cast<std::uint64_t>(first.density *
+                                                          static_cast<double>(first.source_size) *
+                                                          static_cast<double>(n_target))
+                             : first.n;
+        const string at = "projections." + first.projection + ".group";
+        if (n > 0 && available == 0) {
+            fail(first.node, fmt::format("{}: group '{}' has no pairs to connect", at,
+                                         first.group));
+        }
+        if (!first.allow_multapses && n > available) {
+            fail(first.node, fmt::format("{}: group '{}' ({}) asks for {} connections, more than "
+                                         "the {} distinct pairs available without multapses",
+                                         at, first.group, join(names), n, available));
+        }
+    }
 }
 
 // projection.tripartite: {astrocytes, p, pool_type, pool_size, third_in: {weight, delay},
@@ -2586,8 +2861,8 @@ experiment_spec loader::read(const YAML::Node& root) {
     const yaml_map top = as_map(root, "");
     // `sweep` belongs to src/sweep (glia sweep, glia run --point): accepted here, not read.
     check_keys(top,
-               {"simulation", "populations", "projections", "inputs", "modulators", "record",
-                "output", "metrics", "protocol", "readout", "sweep"});
+               {"simulation", "grids", "populations", "projections", "inputs", "modulators",
+                "record", "output", "metrics", "protocol", "readout", "sweep"});
     experiment_spec spec;
     spec.simulation = read_simulation(top);
 
@@ -2602,6 +2877,11 @@ experiment_spec loader::read(const YAML::Node& root) {
         return m.entries;
     };
 
+    if (const entry* g = top.find("grids")) {
+        for (const auto& e: named_entries(as_map(g->value, "grids"), "grid")) {
+            spec.grids.push_back(read_grid(e));
+        }
+    }
     const yaml_map pops = as_map(required(top, "populations"), "populations");
     if (pops.entries.empty()) {
         fail(pops.node, "populations must define at least one population");
@@ -2626,6 +2906,7 @@ experiment_spec loader::read(const YAML::Node& root) {
         for (const auto& e: named_entries(as_map(p->value, "projections"), "projection")) {
             spec.projections.push_back(read_projection(e));
         }
+        check_groups();
     }
     if (const entry* p = top.find("inputs")) {
         for (const auto& e: named_entries(as_map(p->value, "inputs"), "input")) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <unordered_map>
@@ -18,6 +19,7 @@
 
 #include "core/time.hpp"
 #include "network/connectivity.hpp"
+#include "network/positions.hpp"
 #include "network/values.hpp"
 
 namespace glia {
@@ -288,6 +290,11 @@ struct projection_rt {
     bool sic = false;                     // synapse: sic (graded coupling)
     bool has_third = false;               // tripartite: pairs with astrocytes
     third_rt third;
+    std::shared_ptr<const distance_sampler> spatial;  // rule distance: the sources, in cells
+    // fixed_total_number: the draw of its group (shared by the members), and which member of
+    // it this projection is.
+    std::shared_ptr<const total_number_draw> total;
+    std::size_t total_member = 0;
 };
 
 // Refuses weights that port `port` of `info` does not take (port_info::weight_range), as far
@@ -537,6 +544,85 @@ void lower_tripartite(projection_rt& r, const experiment_spec& spec,
     t.pool_key = stream_key(seed, stream::tripartite, (std::uint64_t{1} << 32) + t.astro_index);
 }
 
+// The draws of fixed_total_number projections (total_number_draw): one per group, members in
+// file order; an ungrouped projection is a group of its own. Members must agree on the source,
+// the number of pairs (N or density) and allow_multapses; autapses are the members' own affair.
+void lower_total_number_groups(std::vector<projection_rt>& projs) {
+    using rule = connectivity_spec::rule;
+    std::vector<bool> done(projs.size(), false);
+    for (std::size_t i = 0; i < projs.size(); ++i) {
+        const connectivity_spec& c = projs[i].spec->connectivity;
+        if (c.type != rule::fixed_total_number || done[i]) {
+            continue;
+        }
+        std::vector<std::size_t> members{i};
+        for (std::size_t j = i + 1; j < projs.size() && !c.group.empty(); ++j) {
+            const connectivity_spec& cj = projs[j].spec->connectivity;
+            if (cj.type == rule::fixed_total_number && cj.group == c.group) {
+                members.push_back(j);
+            }
+        }
+        const projection_rt& first = projs[i];
+        const std::string first_name = first.spec->name;
+        auto d = std::make_shared<total_number_draw>();
+        d->key = first.conn_key;
+        d->n_source = first.source->size;
+        d->allow_multapses = c.allow_multapses;
+        std::uint64_t available = 0;  // distinct pairs
+        for (std::size_t j: members) {
+            const projection_rt& pr = projs[j];
+            const connectivity_spec& cj = pr.spec->connectivity;
+            const std::string what = "projections." + pr.spec->name;
+            if (pr.source != first.source) {
+                fail(pr.spec->where,
+                     fmt::format("{}: group '{}' draws its pairs from one source; '{}' has "
+                                 "source '{}', '{}' has '{}'",
+                                 what, c.group, first_name, first.source->name, pr.spec->name,
+                                 pr.source->name));
+            }
+            if ((cj.density >= 0) != (c.density >= 0) ||
+                (c.density >= 0 ? cj.density != c.density : cj.n != c.n)) {
+                fail(pr.spec->where,
+                     fmt::format("{}: the projections of group '{}' count the pairs of the whole "
+                                 "group and must give the same N or density; '{}' and '{}' "
+                                 "differ",
+                                 what, c.group, first_name, pr.spec->name));
+            }
+            if (cj.allow_multapses != c.allow_multapses) {
+                fail(pr.spec->where,
+                     fmt::format("{}: the projections of group '{}' must agree on "
+                                 "allow_multapses; '{}' and '{}' differ",
+                                 what, c.group, first_name, pr.spec->name));
+            }
+            const bool no_autapse = pr.source == pr.target && !cj.allow_autapses;
+            d->member_begin.push_back(d->member_begin.back() + pr.target->size);
+            d->no_autapse.push_back(no_autapse ? 1 : 0);
+            available += d->n_source * pr.target->size - (no_autapse ? d->n_source : 0);
+        }
+        const std::uint64_t n_target = d->member_begin.back();
+        d->n = c.density >= 0 ? static_cast<std::uint64_t>(c.density *
+                                                           static_cast<double>(d->n_source) *
+                                                           static_cast<double>(n_target))
+                              : c.n;
+        const std::string what = "projections." + first_name;
+        const std::string whose =
+            members.size() > 1 ? fmt::format(" (group '{}')", c.group) : std::string();
+        if (d->n > 0 && available == 0) {
+            fail(first.spec->where, fmt::format("{}{}: no candidate pairs", what, whose));
+        }
+        if (!c.allow_multapses && d->n > available) {
+            fail(first.spec->where,
+                 fmt::format("{}{}: N = {} without multapses exceeds the {} distinct pairs",
+                             what, whose, d->n, available));
+        }
+        for (std::size_t m = 0; m < members.size(); ++m) {
+            projs[members[m]].total = d;
+            projs[members[m]].total_member = m;
+            done[members[m]] = true;
+        }
+    }
+}
+
 std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                                              const std::vector<population_rt>& pops,
                                              const model_registry& models) {
@@ -681,11 +767,30 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
                                        "candidate targets, there are {}",
                                        what, c.n, c.n, candidates_out));
         }
-        if (c.type == rule::fixed_total_number && !c.allow_multapses &&
-            c.n > ns * nt - (same && !c.allow_autapses ? ns : 0)) {
-            fail(ps.where, fmt::format("{}: N = {} without multapses exceeds the number of "
-                                       "possible pairs",
-                                       what, c.n));
+        if (c.type == rule::distance) {
+            if (!(c.C >= 0 && c.C <= 1)) {
+                fail(ps.where, fmt::format("{}.C must be in [0, 1], got {}", what, c.C));
+            }
+            if (!(c.lambda > 0) || !std::isfinite(c.lambda)) {
+                fail(ps.where, fmt::format("{}.lambda must be a finite number > 0, got {}", what,
+                                           c.lambda));
+            }
+            for (const population_rt* pop: {r.source, r.target}) {
+                if (pop->positions.empty()) {
+                    fail(ps.where, fmt::format("{}: rule distance needs positions for the source "
+                                               "and the target; population '{}' has none (give "
+                                               "it positions: {{grid: NAME}} or a list)",
+                                               what, pop->name));
+                }
+            }
+            r.spatial = std::make_shared<const distance_sampler>(r.source->positions, c.C,
+                                                                 c.lambda);
+        }
+        if (c.type == rule::fixed_total_number && c.density >= 0 && !(c.density <= 1)) {
+            fail(ps.where, fmt::format("{}.density must be in [0, 1], got {}", what, c.density));
+        }
+        if (c.type != rule::fixed_total_number && !c.group.empty()) {
+            fail(ps.where, fmt::format("{}.group applies only to rule fixed_total_number", what));
         }
         if ((c.type == rule::fixed_indegree || c.type == rule::fixed_outdegree ||
              c.type == rule::fixed_total_number || c.type == rule::all_to_all) &&
@@ -744,8 +849,9 @@ std::vector<projection_rt> lower_projections(const experiment_spec& spec,
         if (ps.tripartite.enabled) {
             lower_tripartite(r, spec, pops);
         }
-        out.push_back(r);
+        out.push_back(std::move(r));
     }
+    lower_total_number_groups(out);
     return out;
 }
 
@@ -852,8 +958,7 @@ std::vector<network::modulator> lower_modulators(const experiment_spec& spec,
                 }
                 role_names[r].push_back(name);
                 roles[r].push_back(population_ref{pop.name, pop.first_gid, pop.size,
-                                                  std::span<const std::array<double, 3>>(
-                                                      pop.positions)});
+                                                  std::span<const position>(pop.positions)});
             }
         }
         if (!model->takes_events && !ms.times.empty()) {
@@ -1206,6 +1311,17 @@ private:
         }
     }
 
+    // The partners of target t (population-local) of a target-major projection into partners_.
+    void target_row(const projection_rt& pr, std::uint32_t t, bool same, rng_stream& conn) {
+        const connectivity_spec& c = pr.spec->connectivity;
+        if (pr.spatial) {
+            const std::size_t skip = same && !c.allow_autapses ? t : pr.source->size;
+            pr.spatial->partners(pr.target->positions[t], skip, conn, scratch_, partners_);
+        } else {
+            row_partners(c, pr.source->size, t, same, conn, scratch_, partners_);
+        }
+    }
+
     // The astrocyte (population-local) paired with connection (row, index) of a tripartite
     // projection onto population-local target t, or -1 if the connection is not paired:
     // pairing with probability p, then a pool member drawn uniformly (NEST's
@@ -1239,7 +1355,7 @@ private:
         case row_kind::target_major:
             for (std::uint32_t t = t_lo; t < t_hi; ++t) {
                 rng_stream conn(pr.conn_key, t, 0);
-                row_partners(c, src.size, t, same, conn, scratch_, partners_);
+                target_row(pr, t, same, conn);
                 for (std::size_t k = 0; k < partners_.size(); ++k) {
                     visit(partners_[k], t, t, k);
                 }
@@ -1258,10 +1374,13 @@ private:
             return;
         case row_kind::whole:
             if (c.type == connectivity_spec::rule::fixed_total_number) {
-                rng_stream conn(pr.conn_key, 0, 0);
-                std::uint64_t i = 0;
-                total_number_pairs(c, src.size, tgt.size, same, conn,
-                                   [&](std::uint32_t s, std::uint32_t t) {
+                rng_stream conn(pr.total->key, 0, 0);
+                std::uint64_t i = 0;  // index among this projection's pairs
+                total_number_pairs(*pr.total, conn,
+                                   [&](std::uint32_t s, std::size_t m, std::uint32_t t) {
+                                       if (m != pr.total_member) {
+                                           return;
+                                       }
                                        if (t >= t_lo && t < t_hi) {
                                            visit(s, t, 0, i);
                                        }
@@ -1373,7 +1492,7 @@ private:
         case row_kind::target_major:
             for (std::uint32_t t = t_lo; t < t_hi; ++t) {
                 rng_stream conn(pr.conn_key, t, 0);
-                row_partners(ps.connectivity, src.size, t, same, conn, scratch_, partners_);
+                target_row(pr, t, same, conn);
                 rng_stream wr(pr.weight_key, t, 0);
                 rng_stream dr(pr.delay_key, t, 0);
                 const std::size_t base = ps.connectivity.type == connectivity_spec::rule::one_to_one
@@ -1410,10 +1529,15 @@ private:
             return;
         case row_kind::whole:
             if (ps.connectivity.type == connectivity_spec::rule::fixed_total_number) {
-                rng_stream conn(pr.conn_key, 0, 0);
+                // A group's members regenerate the group's one sequence and keep their own
+                // pairs; the index of a pair among them keys its weight and delay.
+                rng_stream conn(pr.total->key, 0, 0);
                 std::uint64_t i = 0;
-                total_number_pairs(ps.connectivity, src.size, tgt.size, same, conn,
-                                   [&](std::uint32_t s, std::uint32_t t) {
+                total_number_pairs(*pr.total, conn,
+                                   [&](std::uint32_t s, std::size_t m, std::uint32_t t) {
+                                       if (m != pr.total_member) {
+                                           return;
+                                       }
                                        if (t >= t_lo && t < t_hi) {
                                            double w = 0;
                                            step_t d = 0;
@@ -1913,6 +2037,93 @@ void make_report_parts(partition& part, const network& net) {
     }
 }
 
+// Positions of every population (population_spec::grid / positions): grids checked, then each
+// grid's point sequence drawn once, as far as its populations use it, and cut into consecutive
+// ranges in file order.
+void lower_positions(const experiment_spec& spec, std::vector<population_rt>& pops) {
+    const auto& grids = spec.grids;
+    std::vector<std::uint64_t> used(grids.size(), 0);  // points taken so far, per grid
+    std::vector<std::pair<std::size_t, std::uint64_t>> range(pops.size(), {0, 0});  // grid, first
+    for (std::size_t g = 0; g < grids.size(); ++g) {
+        const grid_spec& gs = grids[g];
+        const std::string what = "grids." + gs.name;
+        for (std::size_t h = 0; h < g; ++h) {
+            if (grids[h].name == gs.name) {
+                fail(gs.where, fmt::format("grid '{}' is defined twice", gs.name));
+            }
+        }
+        if (grid_size(gs) == 0) {
+            fail(gs.where, fmt::format("{}.shape: {} x {} x {}: every side must be >= 1 and the "
+                                       "grid must have at most {} points",
+                                       what, gs.shape[0], gs.shape[1], gs.shape[2],
+                                       max_grid_points));
+        }
+        if (!(gs.spacing > 0) || !std::isfinite(gs.spacing)) {
+            fail(gs.where, fmt::format("{}.spacing must be a finite number > 0, got {}", what,
+                                       gs.spacing));
+        }
+    }
+    for (std::size_t i = 0; i < pops.size(); ++i) {
+        const population_spec& ps = spec.populations[i];
+        const std::string what = "populations." + ps.name + ".positions";
+        if (!ps.grid.empty() && !ps.positions.empty()) {
+            fail(ps.where, fmt::format("{}: give a grid or a list of positions, not both", what));
+        }
+        if (!ps.positions.empty()) {
+            if (ps.positions.size() != ps.size) {
+                fail(ps.where, fmt::format("{} has {} entries; it needs one per neuron ({})", what,
+                                           ps.positions.size(), ps.size));
+            }
+            for (std::size_t k = 0; k < ps.positions.size(); ++k) {
+                const position& p = ps.positions[k];
+                if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z)) {
+                    fail(ps.where, fmt::format("{}[{}] must be finite, got [{}, {}, {}]", what, k,
+                                               p.x, p.y, p.z));
+                }
+            }
+            pops[i].positions = ps.positions;
+            continue;
+        }
+        if (ps.grid.empty()) {
+            continue;
+        }
+        const auto it = std::find_if(grids.begin(), grids.end(),
+                                     [&](const grid_spec& g) { return g.name == ps.grid; });
+        if (it == grids.end()) {
+            std::string known;
+            for (const auto& g: grids) {
+                known += (known.empty() ? "" : ", ") + g.name;
+            }
+            fail(ps.where, fmt::format("{}.grid: no grid '{}'; grids are: {}", what, ps.grid,
+                                       known.empty() ? "(none)" : known));
+        }
+        const auto g = static_cast<std::size_t>(it - grids.begin());
+        const std::uint64_t points = grid_size(*it);
+        if (ps.size > points - used[g]) {
+            fail(ps.where, fmt::format("{}.grid: grid '{}' has {} points; {} are taken by the "
+                                       "populations before '{}', which needs {} more",
+                                       what, it->name, points, used[g], ps.name, ps.size));
+        }
+        range[i] = {g, used[g]};
+        used[g] += ps.size;
+    }
+    std::vector<std::vector<position>> sequence(grids.size());
+    for (std::size_t g = 0; g < grids.size(); ++g) {
+        if (used[g] > 0) {
+            sequence[g] = grid_points(grids[g], static_cast<std::uint32_t>(g), spec.simulation.seed,
+                                      used[g]);
+        }
+    }
+    for (std::size_t i = 0; i < pops.size(); ++i) {
+        if (spec.populations[i].grid.empty()) {
+            continue;
+        }
+        const auto& [g, first] = range[i];
+        const auto begin = sequence[g].begin() + static_cast<std::ptrdiff_t>(first);
+        pops[i].positions.assign(begin, begin + static_cast<std::ptrdiff_t>(pops[i].size));
+    }
+}
+
 }  // namespace
 
 std::vector<population_rt> lower_populations(const experiment_spec& spec,
@@ -2012,6 +2223,7 @@ std::vector<population_rt> lower_populations(const experiment_spec& spec,
         }
         out.push_back(std::move(p));
     }
+    lower_positions(spec, out);
     for (const auto& name: spec.record.spikes) {
         for (auto& p: out) {
             p.spikes_recorded = p.spikes_recorded || p.name == name;

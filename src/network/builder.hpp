@@ -39,7 +39,9 @@ struct population_rt {
     std::string update = "auto";  // population_spec::update
     homeostasis_spec homeostasis;
     std::vector<double> target_rates;  // homeostasis: one per neuron [Hz]
-    std::vector<std::array<double, 3>> positions;  // 3-D positions (population positions:); empty: none
+    // Where each neuron is (population_spec::grid / positions, lowered: grid points taken in
+    // order, explicit lists as given); empty when the population has no positions.
+    std::vector<position> positions;
     std::string where;
 };
 

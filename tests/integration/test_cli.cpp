@@ -200,7 +200,7 @@ TEST_F(cli, set_overrides_a_value_and_o_the_output) {
 }
 
 TEST_F(cli, validate_accepts_the_shipped_configs) {
-    for (const char* c: {"cuba", "coba", "brunel", "izhikevich2003"}) {
+    for (const char* c: {"cuba", "coba", "brunel", "izhikevich2003", "nalsm_liquid"}) {
         const auto r = run_glia(std::string("validate ") + GLIA_SOURCE_DIR + "/configs/" + c + ".yaml");
         EXPECT_EQ(r.code, 0) << c << ": " << r.out;
         EXPECT_THAT(r.out, HasSubstr("ok"));

@@ -528,8 +528,8 @@ TEST(config_yaml_errors, unknown_key_names_the_section_and_the_allowed_keys) {
               "duration, seed, threads, partitions");
     EXPECT_EQ(error_of(base + "outputs: {}\n"),
               "test.yaml:14:1: unknown key 'outputs' at the top level; expected one of: "
-              "simulation, populations, projections, inputs, modulators, record, output, "
-              "metrics, sweep");
+              "simulation, grids, populations, projections, inputs, modulators, record, "
+              "output, metrics, sweep");
 }
 
 TEST(config_yaml_errors, is_a_config_error_with_a_one_based_location) {
@@ -810,7 +810,7 @@ TEST(config_yaml_errors, projections_check_rules_and_receptors) {
     EXPECT_EQ(error_of(head + "    {source: exc, target: exc, rule: random, weight: 1}\n"),
               "test.yaml:16:38: projections.p.rule: unknown rule 'random'; expected one of: "
               "all_to_all, one_to_one, pairwise_bernoulli, fixed_indegree, fixed_outdegree, "
-              "fixed_total_number, from_list");
+              "fixed_total_number, from_list, distance");
     EXPECT_EQ(error_of(head + "    {source: exc, target: exc, rule: fixed_indegree, p: 0.1, "
                               "weight: 1}\n"),
               "test.yaml:16:54: projections.p.p applies only to rule pairwise_bernoulli, not "
@@ -1470,4 +1470,203 @@ TEST(config_yaml_errors, nalsm_astrocyte_errors_are_located_and_say_what_is_allo
     EXPECT_EQ(error_of(base + "modulators:\n  astro: {type: astrocyte, excite: exc}\n"),
               "test.yaml:15:17: modulators.astro.type must be one of: volume_transmitter, "
               "nalsm_astrocyte; got 'astrocyte'");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grids, positions, rule distance, fixed_total_number density and groups
+
+// Two populations on one grid, one with a list of positions (lines 1-9); tests append from 10.
+const std::string spatial = R"(simulation: {duration: 100 ms}
+grids:
+  liquid: {shape: [4, 5, 5], spacing: 2, order: random}
+  line: {shape: [3, 1, 1]}
+populations:
+  E: {model: fake_lif, size: 80, positions: {grid: liquid}}
+  I: {model: fake_lif, size: 20, positions: {grid: liquid}}
+  in: {model: fake_lif, size: 3, positions: [[0, 0, 0], [1, 2.5, -3], [1e3, 0, 0]]}
+  far: {model: fake_lif, size: 2}
+)";
+
+TEST(config_yaml, reads_grids_positions_distance_and_grouped_total_numbers) {
+    const auto spec = parse(spatial + R"(projections:
+  EE: {source: E, target: E, rule: distance, C: 0.2, lambda: 3, allow_autapses: false, weight: 1}
+  inE: {source: in, target: E, rule: fixed_total_number, density: 0.15, group: input,
+        allow_multapses: false, weight: 1}
+  inI: {source: in, target: I, rule: fixed_total_number, density: 0.15, group: input,
+        allow_multapses: false, weight: 1}
+  tot: {source: in, target: I, rule: fixed_total_number, N: 7, weight: 1}
+)");
+    ASSERT_EQ(spec.grids.size(), 2U);
+    const auto& liquid = spec.grids[0];
+    EXPECT_EQ(liquid.name, "liquid");
+    EXPECT_EQ(liquid.shape, (std::array<std::uint64_t, 3>{4, 5, 5}));
+    EXPECT_EQ(liquid.spacing, 2.0);
+    EXPECT_TRUE(liquid.random);
+    EXPECT_EQ(liquid.where, "test.yaml:3:11");
+    EXPECT_EQ(spec.grids[1].spacing, 1.0);  // defaults
+    EXPECT_FALSE(spec.grids[1].random);
+    EXPECT_EQ(spec.populations[0].grid, "liquid");
+    EXPECT_EQ(spec.populations[1].grid, "liquid");
+    EXPECT_TRUE(spec.populations[0].positions.empty());
+    ASSERT_EQ(spec.populations[2].positions.size(), 3U);
+    EXPECT_EQ(spec.populations[2].positions[1].y, 2.5);
+    EXPECT_EQ(spec.populations[2].positions[1].z, -3.0);
+    EXPECT_EQ(spec.populations[2].positions[2].x, 1e3);
+    EXPECT_TRUE(spec.populations[3].grid.empty() && spec.populations[3].positions.empty());
+    const auto& ee = spec.projections[0].connectivity;
+    EXPECT_EQ(ee.type, rule::distance);
+    EXPECT_EQ(ee.C, 0.2);
+    EXPECT_EQ(ee.lambda, 3.0);
+    const auto& in_e = spec.projections[1].connectivity;
+    EXPECT_EQ(in_e.type, rule::fixed_total_number);
+    EXPECT_EQ(in_e.density, 0.15);
+    EXPECT_EQ(in_e.group, "input");
+    EXPECT_EQ(in_e.n, 0U);
+    EXPECT_EQ(spec.projections[3].connectivity.n, 7U);
+    EXPECT_LT(spec.projections[3].connectivity.density, 0);
+    EXPECT_TRUE(spec.projections[3].connectivity.group.empty());
+    // The resolved config reads back to the same spec; overrides reach the new keys.
+    const auto again = parse(spec.config_text);
+    EXPECT_EQ(again.grids[0].shape, liquid.shape);
+    EXPECT_EQ(again.projections[2].connectivity.group, "input");
+    const auto changed = parse(spec.config_text, {"grids.liquid.order=lattice",
+                                                  "projections.EE.lambda=2.5"});
+    EXPECT_FALSE(changed.grids[0].random);
+    EXPECT_EQ(changed.projections[0].connectivity.lambda, 2.5);
+}
+
+TEST(config_yaml_errors, grids_and_positions_are_checked) {
+    auto grids = [](const std::string& liquid) {
+        return "simulation: {duration: 100 ms}\ngrids:\n  liquid: " + liquid +
+               "\npopulations:\n  E: {model: fake_lif, size: 8, positions: {grid: liquid}}\n";
+    };
+    EXPECT_EQ(error_of(grids("{shape: [2, 2, 2], spacng: 1}")),
+              "test.yaml:3:30: unknown key 'spacng' in 'grids.liquid'; expected one of: shape, "
+              "spacing, order");
+    EXPECT_EQ(error_of(grids("{shape: [2, 2]}")),
+              "test.yaml:3:19: grids.liquid.shape must be a list of three sizes [d1, d2, d3], "
+              "got a list of 2");
+    EXPECT_EQ(error_of(grids("{shape: [2, 0, 2]}")),
+              "test.yaml:3:23: grids.liquid.shape[1] must be an integer in [1, 4294967295], got "
+              "'0'");
+    EXPECT_EQ(error_of(grids("{shape: [100000, 100000, 100000]}")),
+              "test.yaml:3:19: grids.liquid.shape: 100000 x 100000 x 100000 = "
+              "1000000000000000 points; a grid has at most 4294967295 (2^32 - 1)");
+    EXPECT_EQ(error_of(grids("{shape: [2, 2, 2], spacing: 0}")),
+              "test.yaml:3:39: grids.liquid.spacing must be > 0, got 0");
+    EXPECT_EQ(error_of(grids("{shape: [2, 2, 2], spacing: 1 um}")),
+              "test.yaml:3:39: grids.liquid.spacing must be a plain number, got '1 um'");
+    EXPECT_EQ(error_of(grids("{shape: [2, 2, 2], order: shuffled}")),
+              "test.yaml:3:37: grids.liquid.order: unknown order 'shuffled'; expected one of: "
+              "lattice, random");
+    // Too many neurons on a grid: the population that does not fit, and who took the points.
+    EXPECT_EQ(error_of(spatial, {"populations.I.size=21"}),
+              "test.yaml:7:52: populations.I.positions.grid: grid 'liquid' has 100 points; 80 "
+              "are taken by the populations before 'I' (E), which needs 21 more");
+    EXPECT_EQ(error_of(grids("{shape: [2, 2, 1]}")),
+              "test.yaml:5:51: populations.E.positions.grid: grid 'liquid' has 4 points; 0 are "
+              "taken by the populations before 'E' (none), which needs 8 more");
+    const std::string head = "simulation: {duration: 100 ms}\npopulations:\n  E: {model: "
+                             "fake_lif, size: 2, positions: ";  // the value on 3:44
+    EXPECT_EQ(error_of(head + "{grid: liquid}}\n"),
+              "test.yaml:3:51: populations.E.positions.grid: no grid 'liquid'; grids are: (none: "
+              "define one under 'grids')");
+    EXPECT_EQ(error_of(head + "{grd: liquid}}\n"),
+              "test.yaml:3:45: unknown key 'grd' in 'populations.E.positions'; expected one of: "
+              "grid");
+    EXPECT_EQ(error_of(head + "[[0, 0, 0]]}\n"),
+              "test.yaml:3:44: populations.E.positions has 1 entries; it needs one [x, y, z] per "
+              "neuron of 'E' (2)");
+    EXPECT_EQ(error_of(head + "[[0, 0, 0], [1, 2]]}\n"),
+              "test.yaml:3:56: populations.E.positions[1] must be [x, y, z], got a list of 2");
+    EXPECT_EQ(error_of(head + "[[0, 0, 0], [1, 2, .nan]]}\n"),
+              "test.yaml:3:63: populations.E.positions[1][2] must be a finite number, got '.nan'");
+    EXPECT_EQ(error_of(head + "[[0, 0, 0], [1, 2, 3 um]]}\n"),
+              "test.yaml:3:63: populations.E.positions[1][2] must be a plain number, got '3 um'");
+    EXPECT_EQ(error_of(head + "liquid}\n"),
+              "test.yaml:3:44: populations.E.positions must be {grid: NAME} or a list of [x, y, "
+              "z] (one per neuron), got 'liquid'");
+}
+
+TEST(config_yaml_errors, distance_rule_keys_are_checked) {
+    const std::string head = spatial + "projections:\n  p: {";  // keys from 11:7
+    EXPECT_EQ(error_of(head + "source: E, target: far, rule: distance, C: 0.1, lambda: 1, "
+                              "weight: 1}\n"),
+              "test.yaml:11:37: projections.p.rule: rule distance needs positions for the source "
+              "and the target; population 'far' has none (give it positions: {grid: NAME} or a "
+              "list of [x, y, z])");
+    EXPECT_EQ(error_of(head + "source: E, target: I, rule: distance, C: 1.5, lambda: 1, "
+                              "weight: 1}\n"),
+              "test.yaml:11:48: projections.p.C must be in [0, 1], got 1.5");
+    EXPECT_EQ(error_of(head + "source: E, target: I, rule: distance, C: 0.1, lambda: 0, "
+                              "weight: 1}\n"),
+              "test.yaml:11:61: projections.p.lambda must be > 0 (in the length unit of the "
+              "positions), got 0");
+    EXPECT_EQ(error_of(head + "source: E, target: I, rule: distance, C: 0.1, lambda: -2, "
+                              "weight: 1}\n"),
+              "test.yaml:11:61: projections.p.lambda must be > 0 (in the length unit of the "
+              "positions), got -2");
+    EXPECT_EQ(error_of(head + "source: E, target: I, rule: distance, C: 0.1, weight: 1}\n"),
+              "test.yaml:11:6: missing required key 'lambda' in 'projections.p'");
+    EXPECT_EQ(error_of(head + "source: E, target: I, rule: distance, C: 0.1, lambda: 1, p: 0.1, "
+                              "weight: 1}\n"),
+              "test.yaml:11:64: projections.p.p applies only to rule pairwise_bernoulli, not "
+              "distance");
+    EXPECT_EQ(error_of(head + "source: E, target: I, rule: distance, C: 0.1, lambda: 1, sigma: 1, "
+                              "weight: 1}\n"),
+              "test.yaml:11:64: unknown key 'sigma' in 'projections.p'; expected one of: source, "
+              "target, rule, weight, delay, receptor, synapse, allow_autapses, allow_multapses, "
+              "plasticity, modulator, tripartite, p, indegree, outdegree, N, density, group, "
+              "connections, connections_file, C, lambda");
+    EXPECT_EQ(error_of(head + "source: E, target: I, rule: pairwise_bernoulli, p: 0.1, "
+                              "lambda: 1, weight: 1}\n"),
+              "test.yaml:11:63: projections.p.lambda applies only to rule distance, not "
+              "pairwise_bernoulli");
+    EXPECT_EQ(error_of(head + "source: E, target: I, rule: distance, C: 0.1, lambda: 1, "
+                              "weight: 1}\n",
+                       {"projections.p.C=2"}),
+              "--set projections.p.C=2: projections.p.C must be in [0, 1], got 2");
+}
+
+TEST(config_yaml_errors, total_number_density_and_groups_are_checked) {
+    const std::string head = spatial + "projections:\n";  // projections from line 11
+    auto proj = [](const std::string& name, const std::string& body) {
+        return "  " + name + ": {source: in, rule: fixed_total_number, weight: 1, " + body +
+               "}\n";
+    };
+    EXPECT_EQ(error_of(head + proj("inE", "target: E")),
+              "test.yaml:11:8: projections.inE: rule fixed_total_number needs 'N' (the number of "
+              "connections) or 'density' (the fraction of all pairs)");
+    EXPECT_EQ(error_of(head + proj("inE", "target: E, N: 3, density: 0.1")),
+              "test.yaml:11:75: projections.inE: give either N or density, not both");
+    EXPECT_EQ(error_of(head + proj("inE", "target: E, density: 1.5")),
+              "test.yaml:11:78: projections.inE.density must be in [0, 1], got 1.5");
+    EXPECT_EQ(error_of(head + proj("inE", "target: E, density: 1, group: [a]")),
+              "test.yaml:11:88: projections.inE.group must be a group name, got a list");
+    // Members of a group: one source, the same N or density, the same allow_multapses.
+    EXPECT_EQ(error_of(head + proj("inE", "target: E, density: 0.1, group: g") +
+                       "  EI: {source: E, target: I, rule: fixed_total_number, density: 0.1, "
+                       "group: g, weight: 1}\n"),
+              "test.yaml:12:77: projections.EI.group: the projections of group 'g' draw their "
+              "pairs from one source; 'inE' has source 'in', 'EI' has 'E'");
+    EXPECT_EQ(error_of(head + proj("inE", "target: E, density: 0.1, group: g") +
+                       proj("inI", "target: I, N: 10, group: g")),
+              "test.yaml:12:83: projections.inI.group: the projections of group 'g' must give "
+              "the same N or density (it counts the pairs of the whole group); 'inE' gives "
+              "density 0.1, 'inI' N 10");
+    EXPECT_EQ(error_of(head + proj("inE", "target: E, N: 10, group: g") +
+                       proj("inI", "target: I, N: 10, group: g, allow_multapses: false")),
+              "test.yaml:12:83: projections.inI.group: the projections of group 'g' must agree "
+              "on allow_multapses; 'inE' and 'inI' differ");
+    // Distinct pairs: of one projection, and of a whole group (3 x (80 + 20) = 300).
+    EXPECT_EQ(error_of(head + proj("inI", "target: I, N: 61, allow_multapses: false")),
+              "test.yaml:11:72: projections.inI.N = 61 is more than the 60 distinct pairs "
+              "available without multapses (set allow_multapses: true, or lower it)");
+    EXPECT_EQ(error_of(head + proj("inE", "target: E, N: 301, group: g, allow_multapses: false") +
+                       proj("inI", "target: I, N: 301, group: g, allow_multapses: false")),
+              "test.yaml:11:84: projections.inE.group: group 'g' (inE, inI) asks for 301 "
+              "connections, more than the 300 distinct pairs available without multapses");
+    EXPECT_EQ(error_of(head + proj("inE", "target: E, N: 300, group: g, allow_multapses: false") +
+                       proj("inI", "target: I, N: 300, group: g, allow_multapses: false")),
+              "(no error)");
 }

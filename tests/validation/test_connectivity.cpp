@@ -14,6 +14,7 @@
 
 #include "network/builder.hpp"
 #include "spec_harness.hpp"
+#include "stats_harness.hpp"
 
 using namespace glia;
 using rule = connectivity_spec::rule;
@@ -71,41 +72,6 @@ std::map<neuron_id, std::size_t> indegree(const std::vector<edge>& es) {
         ++d[e.target];
     }
     return d;
-}
-
-// Regularised lower incomplete gamma P(a, x) (series for x < a + 1, else continued fraction).
-double gamma_p(double a, double x) {
-    if (x <= 0) {
-        return 0;
-    }
-    const double gln = std::lgamma(a);
-    if (x < a + 1) {
-        double sum = 1.0 / a, term = sum;
-        for (int n = 1; n < 1000; ++n) {
-            term *= x / (a + n);
-            sum += term;
-            if (std::abs(term) < std::abs(sum) * 1e-15) {
-                break;
-            }
-        }
-        return sum * std::exp(-x + a * std::log(x) - gln);
-    }
-    double b = x + 1 - a, c = 1e300, d = 1 / b, h = d;
-    for (int i = 1; i < 1000; ++i) {
-        const double an = -i * (i - a);
-        b += 2;
-        d = an * d + b;
-        d = std::abs(d) < 1e-300 ? 1e-300 : d;
-        c = b + an / c;
-        c = std::abs(c) < 1e-300 ? 1e-300 : c;
-        d = 1 / d;
-        const double del = d * c;
-        h *= del;
-        if (std::abs(del - 1) < 1e-15) {
-            break;
-        }
-    }
-    return 1 - std::exp(-x + a * std::log(x) - gln) * h;
 }
 
 double binomial_pmf(int n, double p, int k) {
@@ -239,7 +205,7 @@ TEST(connectivity, pairwise_bernoulli_indegrees_are_binomial) {
             chi2 += (observed[b] - expected[b]) * (observed[b] - expected[b]) / expected[b];
         }
         const double dof = static_cast<double>(observed.size() - 1);
-        p_values.push_back(1 - gamma_p(dof / 2, chi2 / 2));
+        p_values.push_back(test::chi_square_p_value(chi2, dof));
     }
     std::sort(p_values.begin(), p_values.end());
     double ks = 0;
