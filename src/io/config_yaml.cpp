@@ -2225,7 +2225,7 @@ modulator_spec loader::read_modulator(const entry& e) {
         if (p.components > 1) {
             r.per_element = true;
             r.list_size = p.components;
-            r.list_what = fmt::format("one per axis ({})", p.components);
+            r.list_what = "one per axis";
         } else {
             r.per_element = false;
             r.fixed_message = k_path + " must be a single value";

@@ -17,7 +17,10 @@
 #include <glia/spec.hpp>
 
 #include "io/config_yaml.hpp"
+#include "models/modulator/nalsm_astrocyte.hpp"
+#include "models/modulator/volume_transmitter.hpp"
 #include "models/register_models.hpp"
+#include "spec_harness.hpp"
 
 #include <unistd.h>
 
@@ -96,6 +99,10 @@ const glia::model_registry& fakes() {
         r.add(fake_lif());
         r.add(fake_cond());
         r.add(fake_source());
+        // The loader reads modulators generically from their model's parameters and roles;
+        // the modulator tests use the built-in modulator models.
+        r.add(glia::models::volume_transmitter_model());
+        r.add(glia::models::nalsm_astrocyte_model());
         return r;
     }();
     return registry;
@@ -529,7 +536,7 @@ TEST(config_yaml_errors, unknown_key_names_the_section_and_the_allowed_keys) {
     EXPECT_EQ(error_of(base + "outputs: {}\n"),
               "test.yaml:14:1: unknown key 'outputs' at the top level; expected one of: "
               "simulation, grids, populations, projections, inputs, modulators, record, "
-              "output, metrics, sweep");
+              "output, metrics, protocol, readout, sweep");
 }
 
 TEST(config_yaml_errors, is_a_config_error_with_a_one_based_location) {
@@ -711,7 +718,7 @@ TEST(config_yaml_errors, values_must_be_well_formed) {
               "expected one of: low, high");
     EXPECT_EQ(error_of(with_params("{V_th: {gauss: {mean: -50 mV}}}")),
               "test.yaml:6:21: unknown distribution 'gauss' in populations.exc.params.V_th; "
-              "expected one of: uniform, normal, lognormal");
+              "expected one of: uniform, normal, lognormal, choice");
     EXPECT_EQ(error_of(with_params("{V_th: {normal: {mean: -50 mV, std: -1 mV}}}")),
               "test.yaml:6:49: populations.exc.params.V_th.normal.std must be >= 0, got -1 mV");
     EXPECT_EQ(error_of(with_params("{V_th: {normal: {mean: -50 mV, std: 1 mV, min: -40 mV, "
@@ -726,7 +733,7 @@ TEST(config_yaml_errors, values_must_be_well_formed) {
               "got '1 ms'");
     EXPECT_EQ(error_of(with_params("{V_th: {uniform: {low: 1}, normal: {mean: 1}}}")),
               "test.yaml:6:20: populations.exc.params.V_th must be a number, a list or a map with "
-              "one key (uniform, normal or lognormal), got a map with 2 keys");
+              "one key (uniform, normal, lognormal or choice), got a map with 2 keys");
     EXPECT_EQ(error_of(with_params("{V_th: []}")),
               "test.yaml:6:20: populations.exc.params.V_th must not be an empty list");
 }
@@ -882,7 +889,7 @@ TEST(config_yaml_errors, inputs_check_their_target_model) {
     EXPECT_EQ(
         error_of(head + "    {type: poisson_generator, target: src, rate: 1 Hz, weight: 1}\n"),
         "test.yaml:16:39: inputs.i.target: population 'src' (model fake_source) has no "
-        "input ports for a poisson_generator's spikes");
+        "input ports for a poisson_generator's events");
     EXPECT_EQ(error_of(head + "    {type: poisson_generator, target: exc, rate: 1 Hz, weight: 1 "
                               "nS}\n"),
               "test.yaml:16:64: inputs.i.weight must be a current (pA, nA, uA), got '1 nS'");
@@ -896,7 +903,8 @@ TEST(config_yaml_errors, inputs_check_their_target_model) {
               "dc_generator");
     EXPECT_EQ(error_of(head + "    {type: ac_generator, target: exc}\n"),
               "test.yaml:16:12: inputs.i.type: unknown device type 'ac_generator'; expected one "
-              "of: poisson_generator, dc_generator, step_current_generator, noise_generator");
+              "of: poisson_generator, dc_generator, step_current_generator, noise_generator, "
+              "dataset_source");
     EXPECT_EQ(error_of(head + "    {type: step_current_generator, target: exc, times: [2 ms, 1 "
                               "ms], amplitudes: [1 pA, 2 pA]}\n"),
               "test.yaml:16:63: inputs.i.times[1] = 1 ms must be after inputs.i.times[0] = 2 ms "
@@ -1434,22 +1442,62 @@ TEST(config_yaml_builtin, metrics_branching_factor_refuses_populations_without_s
 
 }  // namespace
 
-// nalsm_astrocyte modulators (docs/models/nalsm_astrocyte.md): keys, defaults, located errors.
-TEST(config_yaml, reads_a_nalsm_astrocyte_modulator_with_defaults_filled_in) {
+// nalsm_astrocyte modulators (docs/models/nalsm_astrocyte.md): keys, located errors. The spec
+// holds what the file gave, in canonical units; defaults come from the model when the network
+// is lowered (config_yaml_builtin.nalsm_astrocyte_defaults_come_from_the_model_at_lowering).
+TEST(config_yaml, reads_a_nalsm_astrocyte_modulator_keeping_only_the_given_keys) {
     const auto spec = parse(base + "modulators:\n"
                                    "  astro: {type: nalsm_astrocyte, excite: [exc, inh], "
-                                   "inhibit: src, w: 0.01, rho: 0.5}\n");
+                                   "inhibit: src, w: 0.01, rho: 0.5, tau: 0.2 s, "
+                                   "regions: [2, 1, 3]}\n");
     ASSERT_EQ(spec.modulators.size(), 1U);
     const auto& m = spec.modulators[0];
-    EXPECT_TRUE(m.astrocyte);
-    EXPECT_THAT(m.excite, testing::ElementsAre("exc", "inh"));
-    EXPECT_THAT(m.inhibit, testing::ElementsAre("src"));
-    EXPECT_DOUBLE_EQ(m.w, 0.01);
-    EXPECT_DOUBLE_EQ(m.rho, 0.5);
-    EXPECT_DOUBLE_EQ(m.b, 0.15);  // science-spec §1.5 defaults
-    EXPECT_DOUBLE_EQ(m.tau, 100.0);
-    EXPECT_DOUBLE_EQ(m.initial, 0.15);
-    EXPECT_DOUBLE_EQ(m.decay, 1.0);
+    EXPECT_EQ(m.name, "astro");
+    EXPECT_EQ(m.type, "nalsm_astrocyte");
+    EXPECT_EQ(m.where, "test.yaml:15:10");
+    ASSERT_EQ(m.roles.size(), 2U);
+    EXPECT_THAT(m.roles.at("excite"), testing::ElementsAre("exc", "inh"));
+    EXPECT_THAT(m.roles.at("inhibit"), testing::ElementsAre("src"));  // a single name
+    std::vector<std::string> keys;
+    for (const auto& [k, v]: m.params) {
+        keys.push_back(k);
+    }
+    EXPECT_THAT(keys, testing::ElementsAre("regions", "rho", "tau", "w"));  // no defaults here
+    EXPECT_TRUE(m.params.at("w").is_constant());
+    EXPECT_DOUBLE_EQ(m.params.at("w").value, 0.01);
+    EXPECT_DOUBLE_EQ(m.params.at("rho").value, 0.5);
+    EXPECT_DOUBLE_EQ(m.params.at("tau").value, 200.0);  // canonical: ms
+    EXPECT_EQ(m.params.at("tau").dim, dimension::time);
+    EXPECT_EQ(m.params.at("regions").type, kind::list);
+    EXPECT_THAT(m.params.at("regions").values, testing::ElementsAre(2.0, 1.0, 3.0));
+    EXPECT_TRUE(m.times.empty());
+    EXPECT_TRUE(m.amounts.empty());
+}
+
+// volume_transmitter is the default type; its delay is a parameter like any other.
+TEST(config_yaml, reads_volume_transmitters_driven_by_a_population_or_scripted) {
+    const auto spec = parse(base + "modulators:\n"
+                                   "  da: {population: src, delay: 2 ms}\n"
+                                   "  reward: {type: volume_transmitter, times: [5 ms, 7.5 ms], "
+                                   "amounts: [1, -0.5]}\n");
+    ASSERT_EQ(spec.modulators.size(), 2U);
+    const auto& da = spec.modulators[0];
+    EXPECT_EQ(da.type, "volume_transmitter");
+    ASSERT_EQ(da.roles.size(), 1U);
+    EXPECT_THAT(da.roles.at("population"), testing::ElementsAre("src"));
+    ASSERT_EQ(da.params.size(), 1U);
+    EXPECT_DOUBLE_EQ(da.params.at("delay").value, 2.0);
+    EXPECT_TRUE(da.times.empty());
+    const auto& rw = spec.modulators[1];
+    EXPECT_EQ(rw.type, "volume_transmitter");
+    EXPECT_TRUE(rw.params.empty());  // delay: the model's default, at lowering
+    bool any_population = false;
+    for (const auto& [role, names]: rw.roles) {
+        any_population = any_population || !names.empty();
+    }
+    EXPECT_FALSE(any_population);
+    EXPECT_THAT(rw.times, testing::ElementsAre(5.0, 7.5));
+    EXPECT_THAT(rw.amounts, testing::ElementsAre(1.0, -0.5));
 }
 
 TEST(config_yaml_errors, nalsm_astrocyte_errors_are_located_and_say_what_is_allowed) {
@@ -1457,19 +1505,78 @@ TEST(config_yaml_errors, nalsm_astrocyte_errors_are_located_and_say_what_is_allo
     EXPECT_EQ(error_of(head + "    excite: [exc]\n    rho: 1.5\n"),
               "test.yaml:18:10: modulators.astro.rho must be in [0, 1], got 1.5");
     EXPECT_EQ(error_of(head + "    excite: [exc]\n    tau_A: 100 ms\n"),
-              "test.yaml:18:5: unknown key 'tau_A' in 'modulators.astro'; expected one of: "
-              "type, excite, inhibit, w, b, tau, initial, rho, decay");
+              "test.yaml:18:5: unknown key 'tau_A' in 'modulators.astro' (modulator "
+              "nalsm_astrocyte); keys are: type, excite, inhibit, w, b, tau, initial, rho, decay, "
+              "regions");
+    // A nalsm_astrocyte takes no scripted signal.
+    EXPECT_EQ(error_of(head + "    excite: [exc]\n    times: [1 ms]\n"),
+              "test.yaml:18:5: unknown key 'times' in 'modulators.astro' (modulator "
+              "nalsm_astrocyte); keys are: type, excite, inhibit, w, b, tau, initial, rho, decay, "
+              "regions");
     EXPECT_EQ(error_of(head + "    excite: [exc, exc]\n"),
               "test.yaml:17:19: modulators.astro.excite[1]: population 'exc' is already listed "
-              "(each population at most once in excite and inhibit)");
+              "(each population at most once in a modulator)");
+    EXPECT_EQ(error_of(head + "    excite: [exc]\n    inhibit: exc\n"),
+              "test.yaml:18:14: modulators.astro.inhibit: population 'exc' is already listed "
+              "(each population at most once in a modulator)");
+    EXPECT_EQ(error_of(head + "    excite: [nope]\n"),
+              "test.yaml:17:14: modulators.astro.excite[0]: no population 'nope'; populations "
+              "are: exc, inh, src");
     EXPECT_EQ(error_of(head + "    excite: [exc]\n    tau: 0 ms\n"),
               "test.yaml:18:10: modulators.astro.tau must be > 0 ms, got 0 ms");
+    EXPECT_EQ(error_of(head + "    excite: [exc]\n    tau: 5 mV\n"),
+              "test.yaml:18:10: modulators.astro.tau must be a time (ms, s, us, min), got '5 mV'");
     EXPECT_EQ(error_of(head + "    w: 0.01\n"),
               "test.yaml:16:5: modulators.astro: a nalsm_astrocyte reads at least one population: "
-              "give excite (spikes count +1) and/or inhibit (spikes count -1)");
+              "give excite, inhibit");
     EXPECT_EQ(error_of(base + "modulators:\n  astro: {type: astrocyte, excite: exc}\n"),
-              "test.yaml:15:17: modulators.astro.type must be one of: volume_transmitter, "
-              "nalsm_astrocyte; got 'astrocyte'");
+              "test.yaml:15:17: modulators.astro.type must be one of: nalsm_astrocyte, "
+              "volume_transmitter; got 'astrocyte'");
+    // An override is named instead of a location.
+    EXPECT_EQ(error_of(head + "    excite: [exc]\n", {"modulators.astro.rho=2"}),
+              "--set modulators.astro.rho=2: modulators.astro.rho must be in [0, 1], got 2");
+}
+
+// regions (a parameter with 3 components): a number, or a list of one per axis.
+TEST(config_yaml_errors, nalsm_astrocyte_regions_need_one_value_per_axis) {
+    const std::string head =
+        base + "modulators:\n  astro:\n    type: nalsm_astrocyte\n    excite: [exc]\n";
+    EXPECT_EQ(parse(head + "    regions: 2\n").modulators[0].params.at("regions").value, 2.0);
+    EXPECT_EQ(error_of(head + "    regions: [2, 2]\n"),
+              "test.yaml:18:14: modulators.astro.regions has 2 entries; it needs one per axis "
+              "(3)");
+    EXPECT_EQ(error_of(head + "    regions: {uniform: {low: 1, high: 2}}\n"),
+              "test.yaml:18:14: modulators.astro.regions must be a number or a list of 3");
+}
+
+// What the file leaves out of a modulator comes from its model when the network is lowered:
+// nalsm_astrocyte's b = 0.15, tau = 100 ms, initial = 0.15 and decay = 1 (science-spec §1.5).
+// Without spikes A follows A(t + 1) = A(t) + dt (b - A(t)) / tau from A(0) = initial.
+TEST(config_yaml_builtin, nalsm_astrocyte_defaults_come_from_the_model_at_lowering) {
+    const std::string yaml = "simulation: {dt: 1 ms, duration: 3 ms}\npopulations:\n"
+                             "  exc: {model: iaf_psc_delta, size: 2}\n"
+                             "modulators:\n"
+                             "  defaults: {type: nalsm_astrocyte, excite: exc}\n"
+                             "  from_zero: {type: nalsm_astrocyte, excite: exc, initial: 0}\n";
+    const auto spec =
+        glia::io::parse_experiment(yaml, "astro.yaml", {}, glia::test::builtin_models());
+    ASSERT_EQ(spec.modulators.size(), 2U);
+    EXPECT_TRUE(spec.modulators[0].params.empty());
+    glia::simulation sim(spec, glia::test::builtin_models(), glia::test::quiet_context());
+    glia::memory_sink out;
+    sim.run(out);
+    const double b = 0.15, tau = 100.0, dt = 1.0;
+    for (const auto& [name, a0]: {std::pair{"defaults", 0.15}, std::pair{"from_zero", 0.0}}) {
+        const auto level = sim.modulator_level(name);
+        ASSERT_EQ(level.values.size(), 4U) << name;  // times 0 .. 3 ms
+        double a = a0;
+        for (std::size_t t = 0; t < 4; ++t) {
+            EXPECT_NEAR(level.values[t], a, 1e-15) << name << " at " << t << " ms";
+            a += dt * (b - a) / tau;
+        }
+    }
+    // The first moves: 0, 0.0015, ...
+    EXPECT_NEAR(sim.modulator_level("from_zero").values[1], 0.0015, 1e-15);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,12 +45,13 @@ outcome run(const scenario& sc, const dopa_params& p) {
     e.populations = {pre, drive, post};
     modulator_spec mod;
     mod.name = "dopamine";
-    mod.delay = sc.mod_delay;
+    mod.type = "volume_transmitter";
+    mod.params["delay"] = test::c(sc.mod_delay);
     if (sc.dopa_from_population) {
         auto da = test::population("da", "spike_source_array", 1);
         da.spike_times = {sc.dopa};
         e.populations.push_back(da);
-        mod.population = "da";
+        mod.roles["population"] = {"da"};
     } else {
         mod.times = sc.dopa;
         mod.amounts = sc.amounts;
