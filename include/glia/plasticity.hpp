@@ -126,13 +126,16 @@ public:
     // A rule whose effect on the targets depends on its weights between presynaptic spikes
     // (NALSM's synaptic kernel reads the current weight every step) cannot wait for the next
     // delivery to apply a postsynaptic update. The engine calls an eager block every step:
-    //   begin_step(now, input)      before the calendar bucket of step `now` is walked: the
-    //                               block may add input to its targets' slots;
+    //   begin_step(now, input, next)  before the calendar bucket of step `now` is walked: the
+    //                               block may add input to its targets' slots in this step
+    //                               (`input`) and, until the step ends, in the next (`next`:
+    //                               valid for deliver() and post_spikes() of this step);
     //   post_spikes(now, neurons)   after every block of the partition advanced through step
     //                               `now`: the partition indices (ascending) of the neurons that
     //                               spiked in it, all of them (the block picks its targets).
     virtual bool eager() const { return false; }
-    virtual void begin_step(step_t /*now*/, std::span<double> /*input*/) {}
+    virtual void begin_step(step_t /*now*/, std::span<double> /*input*/,
+                            std::span<double> /*next*/) {}
     virtual void post_spikes(step_t /*now*/, std::span<const std::uint32_t> /*neurons*/) {}
 
     // ---- Trials (include/glia/trial.hpp). ----

@@ -59,11 +59,12 @@ struct astro_structure {
 // holds the sum and decays it; the block sends it every change. An arrival at time n sends
 // w(n) (1 - e^(-age dt/tau_u)) (the old term is replaced by a fresh one, with the weight before
 // this step's update); a weight change dw at time n adds dw e^(-(age at n + 1) dt / tau_u) to
-// the next step's input; a trial starts with age s_init and sends w e^(-s_init/tau_u) in its
-// first step. Without a kernel an arrival sends w(n), the weight before its update.
+// the next step's input (the partition's next-step slots); a trial starts with age s_init and
+// sends w e^(-s_init/tau_u) in its first step. Without a kernel an arrival sends w(n), the
+// weight before its update.
 //
-// Order in step n: begin_step sends the pending kernel corrections; deliveries of arrivals at
-// n apply LTD (and LTP when the target also spiked at time n: both terms, then one clip); after
+// Order in step n: deliveries of arrivals at n apply LTD (and LTP when the target also spiked
+// at time n: both terms, then one clip); after
 // the neurons advanced, post_spikes(n) applies the LTP of the target spikes at time n (pairs
 // whose presynaptic spike also arrived at n were done at the delivery) and records the spikes
 // at time n + 1 for the next step.
@@ -99,17 +100,17 @@ public:
         }
     }
 
-    void begin_step(step_t now, std::span<double> input) override {
+    void begin_step(step_t now, std::span<double> input, std::span<double> next) override {
+        next_ = next.data();
         sweep(now);
-        if (!dirty_list_.empty()) {
+        if (initial_due_ && now == trial_start_) {
+            // The kernels of age s_init that a trial starts with (begin_trial).
             const std::uint32_t* slot = st_->target_slot.data();
-            for (std::uint32_t t: dirty_list_) {
-                input[slot[t]] += tgt_[t].pending;
-                tgt_[t].pending = 0.0;
-                tgt_[t].dirty = 0;
+            for (std::size_t t = 0; t < initial_.size(); ++t) {
+                input[slot[t]] += initial_[t];
             }
-            dirty_list_.clear();
         }
+        initial_due_ = false;
     }
 
     // Called after every step: the LTP of the spikes at time `now` (emitted in step now - 1),
@@ -163,19 +164,18 @@ public:
             ts.post_time = never;
         }
         ltp_.clear();
-        for (std::uint32_t t: dirty_list_) {
-            tgt_[t].pending = 0.0;
-            tgt_[t].dirty = 0;
-        }
-        dirty_list_.clear();
+        initial_due_ = false;
         if (kernel_) {
-            // The current of every target at the trial start: the kernels of age s_init.
+            // The current of every target at the trial start: the kernels of age s_init, sent
+            // in the trial's first step.
             const double g = kernel_at(s_init_);
             if (g != 0.0) {
+                initial_.assign(tgt_.size(), 0.0);
                 const std::uint32_t* tgt = st_->target.data();
                 for (std::size_t i = 0; i < w_.size(); ++i) {
-                    add_pending(tgt[i], w_[i] * g);
+                    initial_[tgt[i]] += w_[i] * g;
                 }
+                initial_due_ = true;
             }
         }
     }
@@ -200,16 +200,18 @@ public:
         per_segment.put("last", std::span<const std::int64_t>(last));
         per_segment.put("arrival", std::span<const std::int64_t>(arrival));
         per_synapse.put("weight", std::span<const double>(w_));
-        const std::int64_t block[1] = {trial_start_};
+        const std::int64_t block[2] = {trial_start_, initial_due_ ? 1 : 0};
         per_block.put("trial_start", std::span<const std::int64_t>(block));
         const std::size_t n = tgt_.size();
-        std::vector<double> post_y(n), pending(n);
+        std::vector<double> post_y(n), initial(n, 0.0);
         std::vector<std::int64_t> post_last(n), post_time(n), due(n, never);
         for (std::size_t t = 0; t < n; ++t) {
             post_y[t] = tgt_[t].post_y;
             post_last[t] = tgt_[t].post_last;
             post_time[t] = tgt_[t].post_time;
-            pending[t] = tgt_[t].pending;
+            if (initial_due_) {
+                initial[t] = initial_[t];
+            }
         }
         // The post spikes whose LTP is still to come (those at the latest time).
         for (std::uint32_t t: ltp_) {
@@ -218,7 +220,7 @@ public:
         per_target.put("post_y", std::span<const double>(post_y));
         per_target.put("post_last", std::span<const std::int64_t>(post_last));
         per_target.put("post_time", std::span<const std::int64_t>(post_time));
-        per_target.put("pending", std::span<const double>(pending));
+        per_target.put("initial", std::span<const double>(initial));
         per_target.put("ltp", std::span<const std::int64_t>(due));
     }
 
@@ -233,30 +235,26 @@ public:
             seg_[k] = segment_state{y[k], last[k], arrival[k]};
         }
         per_synapse.get("weight", std::span<double>(w_));
-        std::int64_t block[1] = {0};
+        std::int64_t block[2] = {0, 0};
         per_block.get("trial_start", std::span<std::int64_t>(block));
         trial_start_ = block[0];
+        initial_due_ = block[1] != 0;
         eta_cache_time_ = never;
         const std::size_t n = tgt_.size();
-        std::vector<double> post_y(n), pending(n);
+        std::vector<double> post_y(n), initial(n);
         std::vector<std::int64_t> post_last(n), post_time(n), due(n);
         per_target.get("post_y", std::span<double>(post_y));
         per_target.get("post_last", std::span<std::int64_t>(post_last));
         per_target.get("post_time", std::span<std::int64_t>(post_time));
-        per_target.get("pending", std::span<double>(pending));
+        per_target.get("initial", std::span<double>(initial));
         per_target.get("ltp", std::span<std::int64_t>(due));
-        dirty_list_.clear();
         ltp_.clear();
+        initial_ = std::move(initial);
         for (std::uint32_t t = 0; t < n; ++t) {
             auto& ts = tgt_[t];
             ts.post_y = post_y[t];
             ts.post_last = post_last[t];
             ts.post_time = post_time[t];
-            ts.pending = pending[t];
-            ts.dirty = pending[t] != 0.0 ? 1 : 0;
-            if (ts.dirty != 0) {
-                dirty_list_.push_back(t);
-            }
             if (due[t] != never) {
                 ltp_.push_back(t);
                 ltp_time_ = due[t];
@@ -266,7 +264,7 @@ public:
 
     std::size_t state_bytes() const override {
         return w_.size() * sizeof(double) + seg_.size() * sizeof(segment_state) +
-               tgt_.size() * sizeof(target_state);
+               tgt_.size() * (sizeof(target_state) + sizeof(double));
     }
 
 private:
@@ -289,14 +287,11 @@ private:
         step_t last = never;
         step_t arrival = never;
     };
-    // Per target: its trace as for segments, the time of its latest spike, the kernel
-    // corrections for the next step (and whether it is on the list of those to send).
+    // Per target: its trace as for segments and the time of its latest spike.
     struct target_state {
         double post_y = 0;
         step_t post_last = never;
         step_t post_time = never;
-        double pending = 0;
-        std::uint32_t dirty = 0;
     };
 
     // x_j at time t (arrivals before t); 0 before the first (the age is then beyond the table).
@@ -331,15 +326,6 @@ private:
         return mode_ == astro ? -level(t, tgt) : -eta_t;
     }
 
-    void add_pending(std::uint32_t t, double v) {
-        target_state& ts = tgt_[t];
-        ts.pending += v;
-        if (ts.dirty == 0) {
-            ts.dirty = 1;
-            dirty_list_.push_back(t);
-        }
-    }
-
     // The plastic part of deliver(): LTD for every synapse of the segment, LTP as well where
     // the target spiked at this time, kernel corrections for the next step. Written for speed:
     // the rates are hoisted (per target only with astrocyte regions), the trace table is read
@@ -361,6 +347,7 @@ private:
         const double potentiate0 = inh ? -a_now : eta_n;  // pre before post
         const double lo = lo_, hi = hi_;
         double* w = w_.data();
+        double* next = next_;
         target_state* T = tgt_.data();
         for (std::uint32_t i = b; i < e; ++i) {
             const std::uint32_t t = tgt[i];
@@ -380,11 +367,7 @@ private:
             const double new_w = std::clamp(old_w + dw, lo, hi);
             w[i] = new_w;
             if constexpr (Kernel) {
-                ts.pending += (new_w - old_w) * k1;
-                if (ts.dirty == 0) {
-                    ts.dirty = 1;
-                    dirty_list_.push_back(t);
-                }
+                next[slot[i]] += (new_w - old_w) * k1;
             }
         }
     }
@@ -424,24 +407,74 @@ private:
         const segment_state* S = seg_.data();
         const double lo = lo_, hi = hi_;
         double* w = w_.data();
+        // When the batch touches more synapses than the block has segments, the presynaptic
+        // trace at tau (0 for a spike that arrived at tau too: both terms were applied at its
+        // delivery) and the kernel now are tabulated per segment first.
+        std::size_t edges = 0;
         for (std::uint32_t t: ltp_) {
-            const double l_plus = potentiate_rate(tau, t, eta_t);
-            double correction = 0;
-            for (std::uint32_t e = in_begin[t]; e < in_begin[t + 1]; ++e) {
-                const segment_state& sg = S[in_segment[e]];
-                // A presynaptic spike that arrived at tau too had both terms at its delivery.
-                const double gain = sg.last == tau ? 0.0 : l_plus;
-                const std::uint32_t i = in_synapse[e];
-                const double old_w = w[i];
-                const double x = sg.y * tp[std::min(tau - sg.last, cap)];
-                const double new_w = std::clamp(old_w + gain * x, lo, hi);
-                w[i] = new_w;
+            edges += in_begin[t + 1] - in_begin[t];
+        }
+        const bool tabulate = edges > seg_.size();
+        if (tabulate) {
+            seg_x_.resize(seg_.size());
+            seg_g_.resize(seg_.size());
+            for (std::size_t k = 0; k < seg_.size(); ++k) {
+                const segment_state& sg = S[k];
+                seg_x_[k] = sg.last == tau ? 0.0 : sg.y * tp[std::min(tau - sg.last, cap)];
                 if constexpr (Kernel) {
-                    correction += (new_w - old_w) * kp[std::min(now - sg.arrival, kcap)];
+                    seg_g_[k] = kp[std::min(now - sg.arrival, kcap)];
                 }
             }
-            if (correction != 0.0) {
-                add_pending(t, correction);
+        }
+        const double* X = seg_x_.data();
+        const double* G = seg_g_.data();
+        for (std::uint32_t t: ltp_) {
+            const double l_plus = potentiate_rate(tau, t, eta_t);
+            double c0 = 0, c1 = 0;  // the kernel correction, in two chains
+            const std::uint32_t e0 = in_begin[t];
+            const std::uint32_t e1 = in_begin[t + 1];
+            if (tabulate) {
+                std::uint32_t e = e0;
+                for (; e + 1 < e1; e += 2) {
+                    const std::uint32_t k0 = in_segment[e], k1 = in_segment[e + 1];
+                    const std::uint32_t i0 = in_synapse[e], i1 = in_synapse[e + 1];
+                    const double w0 = w[i0];
+                    const double n0 = std::clamp(w0 + l_plus * X[k0], lo, hi);
+                    w[i0] = n0;
+                    const double w1 = w[i1];
+                    const double n1 = std::clamp(w1 + l_plus * X[k1], lo, hi);
+                    w[i1] = n1;
+                    if constexpr (Kernel) {
+                        c0 += (n0 - w0) * G[k0];
+                        c1 += (n1 - w1) * G[k1];
+                    }
+                }
+                if (e < e1) {
+                    const std::uint32_t k = in_segment[e];
+                    const std::uint32_t i = in_synapse[e];
+                    const double old_w = w[i];
+                    const double new_w = std::clamp(old_w + l_plus * X[k], lo, hi);
+                    w[i] = new_w;
+                    if constexpr (Kernel) {
+                        c0 += (new_w - old_w) * G[k];
+                    }
+                }
+            } else {
+                for (std::uint32_t e = e0; e < e1; ++e) {
+                    const segment_state& sg = S[in_segment[e]];
+                    const double x =
+                        sg.last == tau ? 0.0 : sg.y * tp[std::min(tau - sg.last, cap)];
+                    const std::uint32_t i = in_synapse[e];
+                    const double old_w = w[i];
+                    const double new_w = std::clamp(old_w + l_plus * x, lo, hi);
+                    w[i] = new_w;
+                    if constexpr (Kernel) {
+                        c0 += (new_w - old_w) * kp[std::min(now - sg.arrival, kcap)];
+                    }
+                }
+            }
+            if constexpr (Kernel) {
+                next_[st.target_slot[t]] += c0 + c1;
             }
             target_state& ts = tgt_[t];
             ts.post_y = post_trace(ts, tau) + a_;
@@ -461,7 +494,12 @@ private:
     double eta_cache_ = 0;
     std::vector<segment_state> seg_;
     std::vector<target_state> tgt_;
-    std::vector<std::uint32_t> dirty_list_;  // targets with pending corrections
+    std::vector<double> seg_x_, seg_g_;  // scratch of potentiate_loop: per segment
+    // The partition's input slots of the next step (set by begin_step for the step).
+    double* next_ = nullptr;
+    // The kernels a trial starts with, per target, and whether they are still to be sent.
+    std::vector<double> initial_;
+    bool initial_due_ = false;
     // Targets whose spike at time ltp_time_ still owes its LTP.
     std::vector<std::uint32_t> ltp_;
     step_t ltp_time_ = never;

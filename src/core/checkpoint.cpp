@@ -331,6 +331,20 @@ void simulation::save_state(std::ostream& out) const {
         write_columns(w, cols.columns());
     }
 
+    // Input eager plastic blocks sent for the next step (NALSM's kernel corrections).
+    w.tag("carried_input");
+    {
+        std::vector<neuron_id> gid;
+        std::vector<std::uint32_t> port;
+        std::vector<double> value;
+        for (const auto& p: net.partitions) {
+            p->carried_input(gid, port, value);
+        }
+        w.array(std::span<const neuron_id>(gid));
+        w.array(std::span<const std::uint32_t>(port));
+        w.array(std::span<const double>(value));
+    }
+
     w.tag("post_history");
     {
         std::vector<neuron_id> who;
@@ -666,6 +680,30 @@ void simulation::load_state(std::istream& in) {
         }
         catch (const error& e) {
             throw error(fmt::format("checkpoint: modulator '{}': {}", m.name, e.what()));
+        }
+    }
+
+    r.expect("carried_input");
+    {
+        const auto gid = r.array<neuron_id>();
+        const auto port = r.array<std::uint32_t>();
+        const auto value = r.array<double>();
+        if (gid.size() != port.size() || gid.size() != value.size()) {
+            throw error("checkpoint: carried input: ids, ports and values differ in number");
+        }
+        for (std::size_t i = 0; i < gid.size(); ++i) {
+            bool placed = false;
+            for (auto& p: net.partitions) {
+                if (gid[i] >= p->first_gid && gid[i] < p->end_gid) {
+                    p->carry_input(gid[i], port[i], value[i]);
+                    placed = true;
+                }
+            }
+            if (!placed) {
+                throw error(fmt::format("checkpoint: input carried to neuron {}, which this "
+                                        "network does not have",
+                                        gid[i]));
+            }
         }
     }
 

@@ -43,6 +43,7 @@ void partition::finish_setup(step_t now) {
             eager_.push_back(k);
         }
     }
+    input_next_.assign(eager_.empty() ? 0 : n_slots, 0.0);
     for (const auto& b: plastic) {
         const auto& syn = b->synapses();
         plastic_offset.push_back(plastic_offset.back() +
@@ -159,7 +160,7 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
             history.prune(now - history_horizon_);
         }
         for (std::size_t k: eager_) {
-            plastic[k]->begin_step(now, input_);
+            plastic[k]->begin_step(now, input_, input_next_);
         }
         const std::size_t writes = deliver(now) + apply_devices(now);
         if (any_lazy_) {
@@ -209,6 +210,9 @@ void partition::run_epoch(step_t from, step_t to, std::vector<frame_buffer>& fra
             step_spiked_.clear();
         }
         clear_input(now, writes);
+        if (!eager_.empty()) {
+            input_.swap(input_next_);  // what eager blocks sent for the next step
+        }
     }
 }
 
@@ -643,6 +647,7 @@ std::unique_ptr<partition> partition::clone(
     c->sic = sic;
     c->graded = graded_copy;
     c->input_ = input_;
+    c->input_next_ = input_next_;
     c->base_current_ = base_current_;
     c->current_ = current_;
     c->any_current_ = any_current_;
@@ -663,6 +668,7 @@ void partition::begin_trial(step_t now, const partition& built, std::uint64_t tr
     spikes_.clear();
     step_spiked_.clear();
     std::fill(input_.begin(), input_.end(), 0.0);
+    std::fill(input_next_.begin(), input_next_.end(), 0.0);
     if (any_lazy_) {
         std::fill(slot_stamp_.begin(), slot_stamp_.end(), -1);
     }
@@ -696,6 +702,32 @@ void partition::begin_trial(step_t now, const partition& built, std::uint64_t tr
         plastic[b]->begin_trial(now);
     }
     events_ = 0;
+}
+
+void partition::carried_input(std::vector<neuron_id>& gid, std::vector<std::uint32_t>& port,
+                              std::vector<double>& value) const {
+    for (const auto& b: blocks) {
+        for (std::size_t k = 0; k < b.count * b.n_ports; ++k) {
+            const double v = input_[b.input_offset + k];
+            if (v != 0.0) {
+                gid.push_back(b.first_gid + static_cast<neuron_id>(k / b.n_ports));
+                port.push_back(static_cast<std::uint32_t>(k % b.n_ports));
+                value.push_back(v);
+            }
+        }
+    }
+}
+
+void partition::carry_input(neuron_id gid, std::uint32_t port, double value) {
+    for (const auto& b: blocks) {
+        if (gid >= b.first_gid && gid < b.first_gid + b.count && port < b.n_ports) {
+            input_[b.input_offset + (gid - b.first_gid) * b.n_ports + port] += value;
+            return;
+        }
+    }
+    throw error(fmt::format("checkpoint: input carried to neuron {}, port {}, which this network "
+                            "does not have",
+                            gid, port));
 }
 
 }  // namespace glia

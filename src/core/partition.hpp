@@ -294,6 +294,11 @@ public:
     // restored separately.
     void resume_at(step_t now);
     void set_synaptic_events(std::uint64_t n) { events_ = n; }
+    // Input already in the slots of step `now` between epochs (sent by eager plastic blocks
+    // for the next step): (gid, port, value) of every nonzero slot, and restoring one.
+    void carried_input(std::vector<neuron_id>& gid, std::vector<std::uint32_t>& port,
+                       std::vector<double>& value) const;
+    void carry_input(neuron_id gid, std::uint32_t port, double value);
 
 private:
     template <bool Pending>
@@ -314,6 +319,9 @@ private:
     void advance_lazy_block(step_t now, block_slot& b, std::span<const double> in);
 
     std::vector<double> input_;         // spike input slots, cleared after every step
+    // With eager plastic blocks: the slots of the next step, which they may write during a
+    // step; swapped with input_ when the step ends.
+    std::vector<double> input_next_;
     std::vector<double> base_current_;  // [pA] from dc/step devices, per partition neuron
     std::vector<double> current_;       // [pA] base + noise + sic for this step
     bool any_current_ = false;
