@@ -551,7 +551,8 @@ run_info read_run_info(const std::string& path) {
         r.fail(fmt::format("the /run/population_* datasets differ in length ({} names)", n));
     }
     std::vector<std::uint64_t> counts;
-    const bool has_counts = info.has_summary;
+    // A protocol run's file (two_phase, timeseries) has no whole-run spike counts.
+    const bool has_counts = info.has_summary && r.exists("/run/spike_counts");
     if (has_counts) {
         counts = r.read_all<std::uint64_t>("/run/spike_counts", H5T_NATIVE_UINT64);
         if (counts.size() != n) {
