@@ -19,6 +19,8 @@
 #include <glia/simulation.hpp>
 #include <glia/spec.hpp>
 
+#include "reservoir/branching.hpp"
+
 #include "branching_reference.hpp"
 #include "reservoir/network_branching.hpp"
 
@@ -230,3 +232,35 @@ TEST(network_branching, refuses_a_spec_without_the_metric) {
 }
 
 }  // namespace
+
+namespace glia::reservoir {
+namespace {
+
+// NALSM's branching factor (science-spec §1.8) on a hand-made raster of a chain 0 -> 1 -> 2.
+TEST(branching_factor, hand_made_raster_on_a_chain) {
+    const std::vector<std::uint32_t> in_offset = {0, 0, 1, 2}, in_pre = {0, 1};
+    const std::vector<std::uint32_t> out_offset = {0, 1, 2, 2}, out_post = {1, 2};
+    const adjacency g{in_offset, in_pre, out_offset, out_post};
+    // neuron 0: 26 (kept, too early to be evaluated), 47, 48
+    // neuron 1: 29, 50
+    // neuron 2: 10 (outside the kept window), 51, 53, 55
+    const std::vector<std::uint32_t> step = {26, 47, 48, 29, 50, 10, 51, 53, 55};
+    const std::vector<std::uint32_t> neuron = {0, 0, 0, 1, 1, 2, 2, 2, 2};
+    // neuron 0 at 47: pre 0 -> 1, post (1 in [48, 52)) = 1 -> 1; at 48: post (1 in [49, 53)) = 1
+    //   -> neuron 0: 1.
+    // neuron 1 at 29: pre (0 in [25, 29)) = 1, post (2 in [30, 34)) = 0 -> 0;
+    //   at 50: pre (0 in [46, 50)) = 2, post (2 in [51, 55)) = 2 -> 1. Neuron 1: 0.5.
+    // neuron 2 at 51: pre (1 in [47, 51)) = 1, post none -> 0; 53, 55 -> 0. Neuron 2: 0.
+    EXPECT_DOUBLE_EQ(branching_factor(g, 3, step, neuron), (1.0 + 0.5 + 0.0) / 3.0);
+    // Silent raster: NaN. Neurons beyond n are ignored.
+    EXPECT_TRUE(std::isnan(branching_factor(g, 3, std::vector<std::uint32_t>{},
+                                            std::vector<std::uint32_t>{})));
+    const std::vector<std::uint32_t> s2 = {50}, n2 = {7};
+    EXPECT_TRUE(std::isnan(branching_factor(g, 3, s2, n2)));
+    // Inconsistent input is an error.
+    EXPECT_THROW(branching_factor(g, 4, step, neuron), glia::error);
+    EXPECT_THROW(branching_factor(g, 3, step, n2), glia::error);
+}
+
+}  // namespace
+}  // namespace glia::reservoir
