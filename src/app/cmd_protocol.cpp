@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
@@ -32,67 +33,85 @@ using clock_type = std::chrono::steady_clock;
 constexpr int exit_ok = 0;
 constexpr int exit_interrupted = 3;
 
-// The protocols' output: the HDF5 file of a protocol run (io/reservoir_output.hpp).
+// The protocols' output: the HDF5 file of a protocol run (io/reservoir_output.hpp), created
+// (or reopened, resuming) when the protocol first writes, after the network is built and the
+// dataset read: a file with a bad dataset or network gets no output.
 class file_output final: public protocol::protocol_output {
 public:
-    explicit file_output(io::reservoir_file& f): f_(f) {}
+    explicit file_output(std::function<std::unique_ptr<io::reservoir_file>()> open) :
+        open_(std::move(open)) {}
+    bool opened() const { return file_ != nullptr; }
 
     void network(std::span<const std::string> names, std::span<const std::string> models,
                  std::span<const neuron_id> first, std::span<const std::uint64_t> sizes,
                  std::uint64_t n_synapses, double build_seconds) override {
-        f_.write_network(names, models, first, sizes);
+        f().write_network(names, models, first, sizes);
         n_synapses_ = n_synapses;
         build_seconds_ = build_seconds;
     }
-    // /run's summary and status, and the file closed.
+    // /run's summary and status, and the file closed (nothing when it was never opened:
+    // stopped before anything was written).
     void close(const std::string& status, double wall_seconds) {
-        f_.set_summary(n_synapses_, build_seconds_, wall_seconds);
-        f_.close(status);
+        if (!file_) {
+            return;
+        }
+        if (status != "complete") {
+            file_->metric("wall_seconds", wall_seconds);
+        }
+        file_->set_summary(n_synapses_, build_seconds_, wall_seconds);
+        file_->close(status);
     }
     void write_w_ini(const std::vector<projection_weights>& w, std::span<const float> level,
                      std::span<const float> rate, std::size_t planned) override {
-        f_.write_init(w, level, rate, planned);
+        f().write_init(w, level, rate, planned);
     }
-    std::vector<projection_weights> completed_w_ini() override { return f_.completed_w_ini(); }
+    std::vector<projection_weights> completed_w_ini() override { return f().completed_w_ini(); }
     void begin_part(const std::string& name, std::size_t planned, std::size_t width,
                     const std::string& layout) override {
-        f_.begin_part(name, planned, width, layout);
+        f().begin_part(name, planned, width, layout);
     }
     std::size_t resume_part(const std::string& name, std::size_t planned, std::size_t width,
                             const std::string& layout) override {
-        return f_.resume_part(name, planned, width, layout);
+        return f().resume_part(name, planned, width, layout);
     }
-    std::vector<float> part_features() override { return f_.part_features(); }
+    std::vector<float> part_features() override { return f().part_features(); }
     void append(std::span<const float> features, std::span<const std::uint8_t> labels,
                 std::span<const std::size_t> index, std::span<const std::uint32_t> state_spikes,
                 std::span<const std::uint32_t> input_spikes,
                 std::span<const float> final_level) override {
-        f_.append(features, labels, index, state_spikes, input_spikes, final_level);
+        f().append(features, labels, index, state_spikes, input_spikes, final_level);
     }
     void write_rasters(std::span<const std::uint32_t> sample, std::span<const std::uint32_t> step,
                        std::span<const std::uint32_t> neuron, std::span<const float> level,
                        std::size_t samples, std::size_t steps, std::size_t regions) override {
-        f_.write_rasters(sample, step, neuron, level, samples, steps, regions);
+        f().write_rasters(sample, step, neuron, level, samples, steps, regions);
     }
     void array(const std::string& group, const std::string& name, std::span<const double> values,
                std::span<const std::size_t> dims) override {
-        f_.array(group, name, values, dims);
+        f().array(group, name, values, dims);
     }
-    void metric(const std::string& name, double value) override { f_.metric(name, value); }
+    void metric(const std::string& name, double value) override { f().metric(name, value); }
     void metric_text(const std::string& name, const std::string& value) override {
-        f_.metric_text(name, value);
+        f().metric_text(name, value);
     }
     void metric_array(const std::string& name, std::span<const double> values,
                       std::span<const std::size_t> dims) override {
-        f_.metric_array(name, values, dims);
+        f().metric_array(name, values, dims);
     }
     void metric_counts(const std::string& name, std::span<const std::size_t> values,
                        std::span<const std::size_t> dims) override {
-        f_.metric_counts(name, values, dims);
+        f().metric_counts(name, values, dims);
     }
 
 private:
-    io::reservoir_file& f_;
+    io::reservoir_file& f() {
+        if (!file_) {
+            file_ = open_();
+        }
+        return *file_;
+    }
+    std::function<std::unique_ptr<io::reservoir_file>()> open_;
+    std::unique_ptr<io::reservoir_file> file_;
     std::uint64_t n_synapses_ = 0;
     double build_seconds_ = 0;
 };
@@ -175,12 +194,12 @@ int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
                                                   spec.simulation.seed);
     prov.dt = spec.simulation.dt;
     prov.duration = spec.simulation.duration;
-    std::unique_ptr<io::reservoir_file> file =
-        opt.resume ? std::make_unique<io::reservoir_file>(io::reservoir_file::resume_tag{},
-                                                           opt.output, kind_name(p.type),
-                                                           spec.config_text)
-                   : std::make_unique<io::reservoir_file>(opt.output, prov);
-    file_output out(*file);
+    file_output out([&] {
+        return opt.resume ? std::make_unique<io::reservoir_file>(io::reservoir_file::resume_tag{},
+                                                                  opt.output, kind_name(p.type),
+                                                                  spec.config_text)
+                          : std::make_unique<io::reservoir_file>(opt.output, prov);
+    });
     protocol_view view(monitor.get(), *log, opt.progress);
     std::optional<runtime::signal_watcher> signals;
     signals.emplace(stop);
@@ -195,7 +214,6 @@ int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
         to.log = log;
         const auto r = protocol::run_timeseries(spec, models, to, out, stop);
         const double wall = seconds_since(t_start);
-        file->metric("wall_seconds", wall);
         if (r.status == protocol::outcome::interrupted) {
             out.close("interrupted", wall);
             view.end(false);
@@ -203,6 +221,7 @@ int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
                       stopped_by(), opt.output);
             return exit_interrupted;
         }
+        out.metric("wall_seconds", wall);
         out.close("complete", wall);
         view.end(true);
         fmt::print("{}: {}; {} state neurons at {:.2f} Hz, total {}\n", opt.output, r.line,
@@ -216,7 +235,6 @@ int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
     to.log = log;
     const auto r = protocol::run_two_phase(spec, models, to, out, view, stop);
     const double wall = seconds_since(t_start);
-    file->metric("wall_seconds", wall);
     if (r.status == protocol::outcome::interrupted) {
         out.close("interrupted", wall);
         view.end(false);
@@ -224,6 +242,7 @@ int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
                   stopped_by(), r.stopped_in, opt.output, "glia run FILE --resume");
         return exit_interrupted;
     }
+    out.metric("wall_seconds", wall);
     out.close("complete", wall);
     view.end(true);
     signals.reset();

@@ -129,12 +129,16 @@ public:
         return true;
     }
 
-    void readout_result(const std::string& name, double train, double validation,
-                        double test) override {
+    void readout_result(const std::string& name, double train, double validation, double test,
+                        const std::vector<std::pair<std::string, double>>& more) override {
         finish_line();
+        std::string extra;
+        for (const auto& [key, value]: more) {
+            extra += fmt::format(",\"{}\":{}", key, number(value));
+        }
         results_ += fmt::format(",\"{}\":{{\"accuracy_train\":{},\"accuracy_validation\":{},"
-                                "\"accuracy_test\":{}}}",
-                                name, number(train), number(validation), number(test));
+                                "\"accuracy_test\":{}{}}}",
+                                name, number(train), number(validation), number(test), extra);
         readout_.clear();
         send();
     }

@@ -634,9 +634,29 @@ trial_memory trial_runner::memory() const {
         m.per_worker += columns_bytes(c);
     }
     m.workers = 0;
+    std::vector<const void*> structures;
+    const auto note = [&](const partition& p) {
+        const void* s = p.synapses.get();
+        if (std::find(structures.begin(), structures.end(), s) == structures.end()) {
+            structures.push_back(s);
+        }
+        for (const auto& b: p.plastic) {
+            const void* q = &b->synapses();
+            if (std::find(structures.begin(), structures.end(), q) == structures.end()) {
+                structures.push_back(q);
+            }
+        }
+    };
+    note(part);
+    const std::size_t per_network = structures.size();
     for (const auto& w: st.pool) {
-        m.workers += w ? 1 : 0;
+        if (w) {
+            ++m.workers;
+            note(*w->part);
+        }
     }
+    // Each network has 1 + (plastic blocks) structures; copies beyond those are duplicates.
+    m.structure_copies = structures.size() / std::max<std::size_t>(1, per_network);
     return m;
 }
 

@@ -3427,8 +3427,16 @@ experiment_spec parse(const string& text, const string& name, const std::vector<
     experiment_spec spec = l.read(root);
     // protocol.phase_b.set: the network of phase B, read and checked like the file itself.
     if (spec.protocol.type == protocol_spec::kind::two_phase) {
+        // yaml-cpp throws when a missing node is indexed: one level at a time.
         const YAML::Node& croot = root;
-        const YAML::Node set = croot["protocol"]["phase_b"]["set"];
+        YAML::Node set;
+        if (const YAML::Node protocol = croot["protocol"];
+            protocol.IsDefined() && protocol.IsMap()) {
+            if (const YAML::Node phase_b = protocol["phase_b"];
+                phase_b.IsDefined() && phase_b.IsMap()) {
+                set = phase_b["set"];
+            }
+        }
         if (set.IsDefined() && set.IsMap() && set.size() > 0) {
             // Read from the same nodes (with_override copies only the maps on each path), so
             // errors point into the file.

@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <glia/context.hpp>
@@ -118,8 +119,11 @@ public:
     virtual bool epoch(std::size_t /*epoch*/, double /*validation*/, double /*train*/) {
         return true;
     }
+    // A readout's accuracies and its other figures (ridge: lambda; softmax: best_epoch,
+    // epochs_run).
     virtual void readout_result(const std::string& /*name*/, double /*train*/,
-                                double /*validation*/, double /*test*/) {}
+                                double /*validation*/, double /*test*/,
+                                const std::vector<std::pair<std::string, double>>& /*more*/) {}
     virtual void accuracy(double /*test*/, const std::string& /*readout*/) {}
 };
 

@@ -670,7 +670,7 @@ two_phase_summary run_two_phase(const experiment_spec& spec, const model_registr
                                  n_classes);
         }
         observer.readout_result("ridge", r.train_accuracy, r.validation_accuracy,
-                                r.test_accuracy);
+                                r.test_accuracy, {{"lambda", r.lambda}});
         summary.accuracy_test = r.test_accuracy;
         summary.reported_by = "ridge";
     }
@@ -717,8 +717,10 @@ two_phase_summary run_two_phase(const experiment_spec& spec, const model_registr
             write_classification(out, log, "softmax", r.test_predictions, parts[2].labels,
                                  n_classes);
         }
-        observer.readout_result("softmax", r.train_accuracy, r.validation_accuracy,
-                                r.test_accuracy);
+        observer.readout_result(
+            "softmax", r.train_accuracy, r.validation_accuracy, r.test_accuracy,
+            {{"best_epoch", static_cast<double>(r.best_epoch)},
+             {"epochs_run", static_cast<double>(r.epochs_run)}});
         summary.accuracy_test = r.test_accuracy;
         summary.reported_by = "softmax";
     }

@@ -200,7 +200,13 @@ TEST_F(cli, set_overrides_a_value_and_o_the_output) {
 }
 
 TEST_F(cli, validate_accepts_the_shipped_configs) {
-    for (const char* c: {"cuba", "coba", "brunel", "izhikevich2003", "nalsm_liquid"}) {
+    for (const char* c: {"cuba", "coba", "brunel", "izhikevich2003", "polychronization",
+                         "sparse_lif", "astrocyte_brunel", "nalsm_engine_demo",
+                         "reservoir_izhikevich", "sweep_example", "nalsm1000_fashion",
+                         "nalsm8000_fashion", "lsm_stdp_fashion", "lsm_static_fashion",
+                         "nalsm1000_mnist10k", "nalsm_tiny", "nalsm_astro_demo",
+                         "izhikevich_liquid_fashion", "nalsm_sweep_wA", "mc_izhikevich",
+                         "narma10_izhikevich"}) {
         const auto r = run_glia(std::string("validate ") + GLIA_SOURCE_DIR + "/configs/" + c + ".yaml");
         EXPECT_EQ(r.code, 0) << c << ": " << r.out;
         EXPECT_THAT(r.out, HasSubstr("ok"));

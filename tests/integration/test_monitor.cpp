@@ -1306,7 +1306,7 @@ TEST_F(monitor_cli, browser_page_draws_the_astrocyte_trace_when_published) {
     EXPECT_GT(b.get<long>("drawn"), r.get<long>("first.drawn"));
 }
 
-// --- a NALSM reservoir run (experiment: nalsm) with --monitor ---
+// --- a NALSM run (a two_phase protocol) with --monitor ---
 
 namespace {
 
@@ -1391,7 +1391,7 @@ TEST_F(monitor_reservoir, status_follows_the_phases_and_ends_with_the_file_s_fig
                 // handed over to the server one call before the section).
                 EXPECT_GE(st.get<glia::step_t>("step"), 600 * 20 + 100 * static_cast<long>(done));
                 if (done > 0) {  // before the first block: null
-                    EXPECT_GT(res.get<double>("liquid_rate_hz"), 0);
+                    EXPECT_GT(res.get<double>("state_rate_hz"), 0);
                 }
                 EXPECT_GE(st.get<double>("astrocytes.A"), 0);  // phase A's last, then B's
                 samples_in_b.insert(done);
@@ -1407,7 +1407,7 @@ TEST_F(monitor_reservoir, status_follows_the_phases_and_ends_with_the_file_s_fig
     EXPECT_NE(std::find(phases.begin(), phases.end(), "B"), phases.end());
 
     const glia::io::reservoir_summary file = glia::io::read_reservoir_summary(out);
-    ASSERT_EQ(file.status, "completed");
+    ASSERT_EQ(file.status, "complete");
     std::uint64_t samples = 0;
     for (const auto& part: file.parts) {
         samples += part.samples_done;
@@ -1430,7 +1430,7 @@ TEST_F(monitor_reservoir, status_follows_the_phases_and_ends_with_the_file_s_fig
     EXPECT_EQ(res.get<double>("ridge.accuracy_test"), file.metric("ridge_accuracy_test"));
     EXPECT_EQ(res.get<double>("ridge.lambda"), file.metric("ridge_lambda"));
     EXPECT_EQ(res.get<double>("branching_factor"), file.metric("branching_factor"));
-    EXPECT_DOUBLE_EQ(res.get<double>("liquid_rate_hz"), file.metric("liquid_rate_hz"));
+    EXPECT_DOUBLE_EQ(res.get<double>("state_rate_hz"), file.metric("state_rate_hz"));
     EXPECT_GT(last.get<std::uint64_t>("spikes"), 0u);
     EXPECT_GE(last.get<double>("astrocytes.A"), 0);
 }
@@ -1440,7 +1440,8 @@ TEST_F(monitor_reservoir, status_follows_the_phases_and_ends_with_the_file_s_fig
 TEST_F(monitor_reservoir, stop_ends_the_run_like_ctrl_c) {
     const std::string out = path("tiny.h5");
     glia_process glia({"run", tiny_config(), "-o", out, "--monitor", "127.0.0.1:0", "--threads",
-                       "1", "--no-progress", "--set", "dataset.limit.train=5000", "--set",
+                       "1", "--no-progress", "--set",
+                       "protocol.dataset.limit={train: 5000, validation: 200, test: 200}", "--set",
                        "readout.method=ridge"},
                       path("log"));
     ASSERT_TRUE(glia.wait_for_monitor()) << glia.log();
@@ -1489,7 +1490,8 @@ TEST_F(monitor_reservoir, browser_page_shows_the_phase_and_the_astrocyte_trace) 
         GTEST_SKIP() << "no chromium/chromedriver (Debian packages chromium, chromium-driver)";
     }
     glia_process glia({"run", tiny_config(), "-o", path("tiny.h5"), "--monitor", "127.0.0.1:0",
-                       "--threads", "1", "--no-progress", "--set", "dataset.limit.train=30000",
+                       "--threads", "1", "--no-progress", "--set",
+                       "protocol.dataset.limit={train: 30000, validation: 200, test: 200}",
                        "--set", "protocol.block=50"},
                       path("log"));
     ASSERT_TRUE(glia.wait_for_monitor()) << glia.log();

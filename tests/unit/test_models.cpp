@@ -38,12 +38,15 @@ glia::model_registry builtin_registry() {
 // ---------------------------------------------------------------------------------------------
 // Descriptions
 
-TEST(models, registers_seven_models_with_their_aliases) {
+TEST(models, registers_the_builtin_models_with_their_aliases) {
     const auto r = builtin_registry();
     EXPECT_THAT(r.names(),
                 testing::ElementsAre("astrocyte_lr_1994", "iaf_cond_exp", "iaf_psc_delta",
-                                     "iaf_psc_exp", "izhikevich", "poisson_source",
+                                     "iaf_psc_exp", "izhikevich", "nalsm_lif", "poisson_source",
                                      "spike_source_array"));
+    EXPECT_THAT(r.modulator_names(), testing::ElementsAre("nalsm_astrocyte", "volume_transmitter"));
+    EXPECT_THAT(r.synapse_names(), testing::ElementsAre("astro_stdp", "izhikevich2006", "sic",
+                                                        "static", "stdp", "stdp_dopamine"));
     EXPECT_EQ(r.find("IF_curr_exp"), r.find("iaf_psc_exp"));
     EXPECT_EQ(r.find("IF_cond_exp"), r.find("iaf_cond_exp"));
     EXPECT_EQ(r.find("Izhikevich"), r.find("izhikevich"));
