@@ -261,3 +261,48 @@ TEST_F(slurm_cluster, a_requeued_task_continues_its_point_from_its_checkpoint) {
     EXPECT_THAT(stats, testing::Not(HasSubstr("\"resumed_from_step\": 0,")));
     EXPECT_THAT(stats, HasSubstr("\"resumed_from_step\": "));
 }
+
+// A protocol experiment swept on SLURM: NALSM's astrocyte weight w_A over a small liquid
+// (configs/nalsm_sweep_wA.yaml): every point runs the two_phase protocol as a task of the job
+// array, and --collect tabulates each point's accuracy and branching factor.
+TEST_F(slurm_cluster, a_nalsm_sweep_over_w_a_runs_as_a_job_array) {
+    if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+        const char* v = std::getenv("GLIA_REQUIRE_DATA");
+        if (v != nullptr && std::string(v) == "1") {
+            FAIL() << "GLIA_REQUIRE_DATA=1 but Fashion-MNIST is not installed";
+        }
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    }
+    std::string text = run_shell("cat " + std::string(GLIA_SOURCE_DIR) +
+                                 "/configs/nalsm_sweep_wA.yaml")
+                           .out;
+    const std::string from = "file: results/nalsm_sweep_wA.h5";
+    ASSERT_NE(text.find(from), std::string::npos);
+    text.replace(text.find(from), from.size(), "file: " + path("out/nalsm.h5"));
+    const std::string cfg = write("nalsm_sweep_wA.yaml", text);
+    const auto plan = plan_of(cfg);
+    ASSERT_EQ(plan.points.size(), 6u);
+    const auto r = run_glia("sweep " + cfg + " --slurm --submit --array-limit 2 --time 00:10:00");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string id = job_id_of(r.out);
+    ASSERT_FALSE(id.empty()) << r.out;
+    ASSERT_TRUE(wait_for_job(id, std::chrono::seconds(400))) << logs();
+    for (const auto& p: plan.points) {
+        ASSERT_TRUE(fs::exists(p.output)) << p.index << "\n" << logs();
+        const auto info = glia::io::read_run_info(p.output.string());
+        EXPECT_EQ(info.status, "complete") << p.index;
+        EXPECT_THAT(info.config, HasSubstr("w: " + p.values[0].value)) << p.index;
+    }
+    const auto c = run_glia("sweep " + cfg + " --collect");
+    ASSERT_EQ(c.code, 0) << c.out;
+    EXPECT_THAT(c.out, HasSubstr("collected 6 points (6 complete)"));
+    auto cols = glia::test::csv_columns(glia::test::read_csv(path("out/nalsm_sweep_wA/collected.csv")));
+    for (const auto& p: plan.points) {
+        const std::size_t k = p.index;
+        EXPECT_EQ(cols["status"][k], "complete");
+        EXPECT_DOUBLE_EQ(std::stod(cols["modulators.astro.w"][k]), std::stod(p.values[0].value));
+        // Ten classes: well above chance on 100 test images.
+        EXPECT_GT(std::stod(cols["metrics.accuracy_test"][k]), 0.3) << k;
+        EXPECT_GT(std::stod(cols["metrics.branching_factor"][k]), 0.1) << k;
+    }
+}
