@@ -114,6 +114,9 @@ struct trial_memory {
     std::size_t shared = 0;      // the connectivity: static and plastic synapse structure, once
     std::size_t per_worker = 0;  // one worker's mutable state (weights, neurons, queues, traces)
     std::size_t workers = 0;     // workers made so far
+    // Distinct copies of the synapse structure among the built network and its workers: 1
+    // when every worker shares the built network's.
+    std::size_t structure_copies = 0;
 };
 
 // The events a dataset_source input (the experiment's input number `input`) gets in a trial
