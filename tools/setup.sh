@@ -12,8 +12,8 @@ packages=(
     libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libboost-dev libeigen3-dev
     librandom123-dev zlib1g-dev
     python3 python3-h5py python3-numpy python3-matplotlib
-    chromium chromium-driver fonts-dejavu-core  # the monitor's browser test (issue 8)
-    dataset-fashion-mnist  # Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist (issue 6)
+    chromium chromium-driver fonts-dejavu-core  # the monitor's browser test
+    dataset-fashion-mnist  # Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
 )
 
 missing=()

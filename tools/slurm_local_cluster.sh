@@ -88,7 +88,7 @@ start_cluster() {
     local cpus
     cpus=$(nproc)
     cat > "$dir/slurm.conf" << EOF
-# Written by tools/slurm_local_cluster.sh: one node (this machine) named localhost.
+# Written by tools/slurm_local_cluster.sh: one node (the local host) named localhost.
 ClusterName=glia-test
 SlurmctldHost=localhost
 SlurmctldPort=$port

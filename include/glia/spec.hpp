@@ -52,7 +52,7 @@ struct simulation_spec {
     std::string where;
 };
 
-// Homeostatic E/I balance (issue 4): every neuron scales its excitatory input by g_E and its
+// Homeostatic E/I balance: every neuron scales its excitatory input by g_E and its
 // inhibitory input by g_I; every `interval`, with the relative rate error e = (target - r) /
 // target of an exponentially filtered rate r (time constant tau), g_E *= exp(eta e) and
 // g_I *= exp(-eta e), within [g_min, g_max].

@@ -212,7 +212,7 @@ int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
         protocol::timeseries_options to;
         to.threads = threads;
         to.log = log;
-        const auto r = protocol::run_timeseries(spec, models, to, out, stop);
+        const auto r = protocol::run_timeseries(spec, models, to, out, view, stop);
         const double wall = seconds_since(t_start);
         if (r.status == protocol::outcome::interrupted) {
             out.close("interrupted", wall);

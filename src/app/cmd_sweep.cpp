@@ -185,7 +185,7 @@ CLI::App* add_sweep_command(CLI::App& app, sweep_options& o) {
     cmd->add_option("file", o.file, "experiment with a sweep: block (YAML)")->required();
     auto* list_flag = cmd->add_flag("--list", o.list, "print the points");
     auto* local_flag =
-        cmd->add_flag("--local", o.local, "run the points not yet complete on this machine");
+        cmd->add_flag("--local", o.local, "run the points not yet complete locally");
     auto* slurm_flag = cmd->add_flag("--slurm", o.slurm,
                                      "write a SLURM job array script for the points not yet "
                                      "complete (and submit it with --submit)");

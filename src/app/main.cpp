@@ -193,8 +193,8 @@ struct run_options {
     int partitions = 0;
     bool progress = true;
     std::string stats;    // --stats FILE.json
-    std::string monitor;  // --monitor HOST:PORT (issue 8); empty: no monitor, no threads, no sockets
-    long point = -1;      // --point K: run point K of the file's sweep (issue 7); -1: no sweep
+    std::string monitor;  // --monitor HOST:PORT; empty: no monitor, no threads, no sockets
+    long point = -1;      // --point K: run point K of the file's sweep; -1: no sweep
     bool resume = false;  // --resume: continue from <output>.ckpt (src/app/run_checkpoint.hpp)
     std::string command_line;
 };
@@ -441,8 +441,8 @@ int main(int argc, char** argv) {
     run->add_flag("--resume", ro.resume,
                   "continue a run stopped by a signal: a network run from its checkpoint "
                   "<output>.ckpt, a two_phase run from the samples in its output (same file and "
-                  "--set options; any --threads/--partitions). A --point run resumes by itself "
-                  "when its checkpoint fits");
+                  "--set options; any --threads, and for a network run any --partitions). A "
+                  "--point run resumes by itself when its checkpoint (or two_phase output) fits");
     run->add_option("--point", ro.point,
                     "run point K of the file's sweep: block, into <sweep dir>/point_K/ (see glia "
                     "sweep FILE --list)")

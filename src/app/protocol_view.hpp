@@ -86,12 +86,23 @@ public:
             rate_spikes_ += n;
             ++rate_samples_;
         }
-        const std::size_t steps = phase_ == "A" ? plan_.steps_a : plan_.steps_b;
-        step_ += static_cast<step_t>((done - done_) * steps);
+        if (phase_ == "series") {
+            step_ = n_steps_;  // its steps came through steps()
+        } else {
+            const std::size_t steps = phase_ == "A" ? plan_.steps_a : plan_.steps_b;
+            step_ += static_cast<step_t>((done - done_) * steps);
+        }
         done_ = done;
         if (!final_level.empty()) {
             level_ = final_level.back();
         }
+        line();
+        send();
+    }
+
+    void steps(step_t step, std::uint64_t spikes) override {
+        step_ = std::min(step, n_steps_);
+        spikes_ = spikes;
         line();
         send();
     }
@@ -183,7 +194,7 @@ public:
 private:
     static constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
-    bool simulating() const { return phase_ == "A" || phase_ == "B"; }
+    bool simulating() const { return phase_ == "A" || phase_ == "B" || phase_ == "series"; }
 
     // The progress line of a simulated phase or of the softmax readout's epochs.
     void line() {
@@ -191,8 +202,13 @@ private:
             return;
         }
         const bool epochs = !readout_.empty() && max_epochs_ > 0;
-        const std::size_t done = epochs ? epoch_ : done_;
-        const std::size_t total = epochs ? max_epochs_ : total_;
+        const bool series = phase_ == "series";
+        const std::size_t done = epochs   ? epoch_
+                                 : series ? static_cast<std::size_t>(step_)
+                                          : done_;
+        const std::size_t total = epochs   ? max_epochs_
+                                  : series ? static_cast<std::size_t>(n_steps_)
+                                           : total_;
         if (total == 0) {
             return;
         }
@@ -201,7 +217,8 @@ private:
         const double rate =
             elapsed > 0 && done >= base ? static_cast<double>(done - base) / elapsed : 0;
         const double eta = rate > 0 ? static_cast<double>(total - done) / rate : nan;
-        const std::string what = epochs      ? "softmax readout (epochs)"
+        const std::string what = epochs          ? "softmax readout (epochs)"
+                                 : series        ? "series (steps)"
                                  : phase_ == "A" ? "phase A (presentations)"
                                                  : "phase B (samples)";
         const std::string text =

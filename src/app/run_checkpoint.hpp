@@ -1,5 +1,5 @@
 #pragma once
-// Checkpoint and resume of `glia run` for network experiments (issue 7; docs/output_format.md,
+// Checkpoint and resume of `glia run` for network experiments (docs/output_format.md,
 // "Checkpoints"). cmd_run (main.cpp) calls it at four places:
 //
 //   glia::app::run_checkpoint checkpoint(spec, mode, log);        // output path known

@@ -17,10 +17,10 @@
 #include <glia/error.hpp>
 #include <glia/rng.hpp>
 
+#include "core/network.hpp"
 #include "core/partition.hpp"
 #include "core/simulation_state.hpp"
 #include "core/time.hpp"
-#include "network/builder.hpp"
 
 namespace glia {
 namespace {

@@ -16,8 +16,8 @@
 #include <glia/recording.hpp>
 #include <glia/simulation.hpp>
 
+#include "core/network.hpp"
 #include "core/partition.hpp"
-#include "network/builder.hpp"
 
 namespace glia {
 

@@ -15,8 +15,8 @@
 
 #include <glia/error.hpp>
 
+#include "core/network.hpp"
 #include "core/partition.hpp"
-#include "network/builder.hpp"
 
 namespace glia {
 namespace {

@@ -11,74 +11,27 @@
 
 #include <glia/error.hpp>
 
+#include "io/hdf5_common.hpp"
 #include "io/hdf5_handle.hpp"
 
 namespace glia::io {
 
 namespace {
 
+using h5::check_id;
+using h5::check_status;
+using h5::fail;
 using h5::handle;
-
-[[noreturn]] void fail(const std::string& file, const std::string& what) {
-    const std::string detail = h5::last_error();
-    throw glia::error(fmt::format("cannot write output file '{}': {}{}", file, what,
-                                  detail.empty() ? "" : " (HDF5: " + detail + ")"));
-}
-
-hid_t check(hid_t id, const std::string& file, const std::string& what) {
-    if (id < 0) {
-        fail(file, what);
-    }
-    return id;
-}
-
-handle space_of(std::span<const hsize_t> dims, std::span<const hsize_t> maxdims,
-                const std::string& file) {
-    return {check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(),
-                                   maxdims.empty() ? nullptr : maxdims.data()),
-                  file, "cannot create a dataspace"),
-            H5Sclose};
-}
-
-handle group(hid_t loc, const std::string& name, const std::string& file) {
-    if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) > 0) {
-        return {check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), file, "cannot open " + name),
-                H5Gclose};
-    }
-    return {check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), file,
-                  "cannot create group " + name),
-            H5Gclose};
-}
-
-void attribute(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type,
-               const void* value, const std::string& file) {
-    if (H5Aexists(obj, name.c_str()) > 0) {
-        H5Adelete(obj, name.c_str());
-    }
-    const handle space{check(H5Screate(H5S_SCALAR), file, "cannot create a dataspace"), H5Sclose};
-    const handle a{check(H5Acreate2(obj, name.c_str(), file_type, space.get(), H5P_DEFAULT,
-                                    H5P_DEFAULT),
-                         file, "cannot create attribute " + name),
-                   H5Aclose};
-    check(H5Awrite(a.get(), mem_type, value), file, "cannot write attribute " + name);
-}
-
-void text_attribute(hid_t obj, const std::string& name, const std::string& value,
-                    const std::string& file) {
-    const handle type{check(H5Tcopy(H5T_C_S1), file, "cannot create a string type"), H5Tclose};
-    H5Tset_size(type.get(), H5T_VARIABLE);
-    H5Tset_cset(type.get(), H5T_CSET_UTF8);
-    const char* text = value.c_str();
-    attribute(obj, name, type.get(), type.get(), &text, file);
-}
-
-void u64_attribute(hid_t obj, const std::string& name, std::uint64_t v, const std::string& file) {
-    attribute(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v, file);
-}
-
-void f64_attribute(hid_t obj, const std::string& name, double v, const std::string& file) {
-    attribute(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, file);
-}
+using h5::open_or_make_group;
+using h5::plist;
+using h5::simple_space;
+using h5::write_f64_attribute;
+using h5::write_i64_attribute;
+using h5::write_run_summary;
+using h5::write_status;
+using h5::write_string_attribute;
+using h5::write_strings;
+using h5::write_u64_attribute;
 
 // A dataset of variable-length strings (the /run/population_* and /run/reports/* of a network
 // run's file).
@@ -87,24 +40,7 @@ void strings(hid_t loc, const std::string& name, const std::vector<std::string>&
     if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) > 0) {
         H5Ldelete(loc, name.c_str(), H5P_DEFAULT);
     }
-    const handle type{check(H5Tcopy(H5T_C_S1), file, "cannot create a string type"), H5Tclose};
-    H5Tset_size(type.get(), H5T_VARIABLE);
-    H5Tset_cset(type.get(), H5T_CSET_UTF8);
-    const hsize_t n = values.size();
-    const handle space{check(H5Screate_simple(1, &n, nullptr), file, "cannot create a dataspace"),
-                       H5Sclose};
-    const handle d{check(H5Dcreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT,
-                                    H5P_DEFAULT, H5P_DEFAULT),
-                         file, "cannot create dataset " + name),
-                   H5Dclose};
-    std::vector<const char*> ptr;
-    for (const auto& v: values) {
-        ptr.push_back(v.c_str());
-    }
-    if (n > 0) {
-        check(H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptr.data()), file,
-              "cannot write dataset " + name);
-    }
+    write_strings(loc, name, values, file);
 }
 
 // A fixed-size dataset written at once (compressed when large).
@@ -117,9 +53,8 @@ void dataset(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type
     if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) > 0) {
         H5Ldelete(loc, name.c_str(), H5P_DEFAULT);  // rewritten by a resumed run
     }
-    const handle space = space_of(dims, {}, file);
-    const handle dcpl{check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create a property list"),
-                      H5Pclose};
+    const handle space = simple_space(dims, {}, file);
+    const handle dcpl = plist(H5P_DATASET_CREATE, file);
     if (values.size() > 4096) {
         std::vector<hsize_t> chunk = dims;
         hsize_t rest = 1;
@@ -130,13 +65,13 @@ void dataset(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type
         H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
         H5Pset_deflate(dcpl.get(), 4);
     }
-    const handle d{check(H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT,
-                                    dcpl.get(), H5P_DEFAULT),
-                         file, "cannot create dataset " + name),
+    const handle d{check_id(H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT,
+                                       dcpl.get(), H5P_DEFAULT),
+                            file, "cannot create dataset " + name),
                    H5Dclose};
     if (!values.empty()) {
-        check(H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), file,
-              "cannot write dataset " + name);
+        check_status(H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                     file, "cannot write dataset " + name);
     }
 }
 
@@ -153,17 +88,16 @@ growing make_growing(hid_t loc, const std::string& name, hid_t file_type, hid_t 
     const bool matrix = width > 1;
     const std::array<hsize_t, 2> dims = {0, width};
     const std::array<hsize_t, 2> maxdims = {H5S_UNLIMITED, width};
-    const handle space = space_of(std::span(dims.data(), matrix ? 2 : 1),
-                                  std::span(maxdims.data(), matrix ? 2 : 1), file);
-    const handle dcpl{check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create a property list"),
-                      H5Pclose};
+    const handle space = simple_space(std::span(dims.data(), matrix ? 2 : 1),
+                                      std::span(maxdims.data(), matrix ? 2 : 1), file);
+    const handle dcpl = plist(H5P_DATASET_CREATE, file);
     const std::array<hsize_t, 2> chunk = {chunk_rows, width};
     H5Pset_chunk(dcpl.get(), matrix ? 2 : 1, chunk.data());
     H5Pset_deflate(dcpl.get(), 4);
     growing g;
-    g.d = handle{check(H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT,
-                                  dcpl.get(), H5P_DEFAULT),
-                       file, "cannot create dataset " + name),
+    g.d = handle{check_id(H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT,
+                                     dcpl.get(), H5P_DEFAULT),
+                          file, "cannot create dataset " + name),
                  H5Dclose};
     g.width = width;
     g.mem_type = mem_type;
@@ -174,9 +108,9 @@ growing make_growing(hid_t loc, const std::string& name, hid_t file_type, hid_t 
 growing open_growing(hid_t loc, const std::string& name, hid_t mem_type, hsize_t rows,
                      const std::string& file) {
     growing g;
-    g.d = handle{check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), file, "cannot open " + name),
+    g.d = handle{check_id(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), file, "cannot open " + name),
                  H5Dclose};
-    const handle space{check(H5Dget_space(g.d.get()), file, "cannot get a dataspace"), H5Sclose};
+    const handle space{check_id(H5Dget_space(g.d.get()), file, "cannot get a dataspace"), H5Sclose};
     std::array<hsize_t, 2> dims = {0, 1};
     const int rank = H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
     g.width = rank == 2 ? dims[1] : 1;
@@ -185,7 +119,7 @@ growing open_growing(hid_t loc, const std::string& name, hid_t mem_type, hsize_t
                                dims[0], rows));
     }
     const std::array<hsize_t, 2> size = {rows, g.width};
-    check(H5Dset_extent(g.d.get(), size.data()), file, "cannot cut " + name);
+    check_status(H5Dset_extent(g.d.get(), size.data()), file, "cannot cut " + name);
     g.rows = rows;
     g.mem_type = mem_type;
     return g;
@@ -197,14 +131,15 @@ void append_rows(growing& g, const void* data, hsize_t rows, const std::string& 
     }
     const bool matrix = g.width > 1;
     const std::array<hsize_t, 2> size = {g.rows + rows, g.width};
-    check(H5Dset_extent(g.d.get(), size.data()), file, "cannot extend a dataset");
-    const handle fspace{check(H5Dget_space(g.d.get()), file, "cannot get a dataspace"), H5Sclose};
+    check_status(H5Dset_extent(g.d.get(), size.data()), file, "cannot extend a dataset");
+    const handle fspace{check_id(H5Dget_space(g.d.get()), file, "cannot get a dataspace"),
+                        H5Sclose};
     const std::array<hsize_t, 2> start = {g.rows, 0};
     const std::array<hsize_t, 2> count = {rows, g.width};
     H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-    const handle mspace = space_of(std::span(count.data(), matrix ? 2 : 1), {}, file);
-    check(H5Dwrite(g.d.get(), g.mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data), file,
-          "cannot write rows");
+    const handle mspace = simple_space(std::span(count.data(), matrix ? 2 : 1), {}, file);
+    check_status(H5Dwrite(g.d.get(), g.mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data),
+                 file, "cannot write rows");
     g.rows += rows;
 }
 
@@ -230,36 +165,32 @@ reservoir_file::reservoir_file(const std::string& path, const reservoir_provenan
         std::error_code ec;
         std::filesystem::create_directories(parent, ec);
     }
-    s_->file = handle{check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
-                                      h5::unlocked_access().get()),
-                            path,
-                            "cannot create the file"),
-                      H5Fclose};
+    s_->file = handle{
+        check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, h5::unlocked_access().get()),
+                 path, "cannot create the file"),
+        H5Fclose};
     // /run as a network run's (io/hdf5_writer.hpp, docs/output_format.md), with its kind: the
     // same readers (glia inspect, sweep status and --collect) serve both.
-    const handle run = group(s_->file.get(), "run", path);
-    text_attribute(run.get(), "kind", prov.kind, path);
-    text_attribute(run.get(), "status", "running", path);
-    text_attribute(run.get(), "config", prov.config_text, path);
-    text_attribute(run.get(), "source_path", prov.source_path, path);
-    text_attribute(run.get(), "version", prov.version, path);
-    text_attribute(run.get(), "git_hash", prov.git_hash, path);
-    text_attribute(run.get(), "host", prov.host, path);
-    text_attribute(run.get(), "command_line", prov.command_line, path);
-    text_attribute(run.get(), "started", prov.started, path);
-    u64_attribute(run.get(), "seed", prov.seed, path);
-    f64_attribute(run.get(), "dt", prov.dt, path);
-    f64_attribute(run.get(), "duration", prov.duration, path);
-    {
-        const std::int64_t zero = 0;
-        attribute(run.get(), "n_steps", H5T_STD_I64LE, H5T_NATIVE_INT64, &zero, path);
-    }
-    const handle reports = group(run.get(), "reports", path);
+    const handle run = open_or_make_group(s_->file.get(), "run", path);
+    write_string_attribute(run.get(), "kind", prov.kind, path);
+    write_status(run.get(), "running", path, true);
+    write_string_attribute(run.get(), "config", prov.config_text, path);
+    write_string_attribute(run.get(), "source_path", prov.source_path, path);
+    write_string_attribute(run.get(), "version", prov.version, path);
+    write_string_attribute(run.get(), "git_hash", prov.git_hash, path);
+    write_string_attribute(run.get(), "host", prov.host, path);
+    write_string_attribute(run.get(), "command_line", prov.command_line, path);
+    write_string_attribute(run.get(), "started", prov.started, path);
+    write_u64_attribute(run.get(), "seed", prov.seed, path);
+    write_f64_attribute(run.get(), "dt", prov.dt, path);
+    write_f64_attribute(run.get(), "duration", prov.duration, path);
+    write_i64_attribute(run.get(), "n_steps", 0, path);
+    const handle reports = open_or_make_group(run.get(), "reports", path);
     for (const char* name: {"name", "population", "variable", "unit", "file", "path"}) {
         strings(reports.get(), name, {}, path);
     }
-    group(s_->file.get(), "reservoir", path);
-    group(s_->file.get(), "metrics", path);
+    open_or_make_group(s_->file.get(), "reservoir", path);
+    open_or_make_group(s_->file.get(), "metrics", path);
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
 
@@ -283,8 +214,8 @@ reservoir_file::reservoir_file(resume_tag, const std::string& path, const std::s
                                       "without --resume to start",
                                       path));
     }
-    s_->file = handle{check(H5Fopen(path.c_str(), H5F_ACC_RDWR, h5::unlocked_access().get()), path,
-                            "cannot open the file to resume"),
+    s_->file = handle{check_id(H5Fopen(path.c_str(), H5F_ACC_RDWR, h5::unlocked_access().get()),
+                               path, "cannot open the file to resume"),
                       H5Fclose};
     if (H5Lexists(s_->file.get(), "run", H5P_DEFAULT) <= 0) {
         throw glia::error(fmt::format("--resume: '{}' has no /run group: not a glia output file",
@@ -292,20 +223,7 @@ reservoir_file::reservoir_file(resume_tag, const std::string& path, const std::s
     }
     const handle run{H5Gopen2(s_->file.get(), "run", H5P_DEFAULT), H5Gclose};
     const auto text = [&](const char* name) {
-        if (H5Aexists(run.get(), name) <= 0) {
-            return std::string();
-        }
-        const handle a{H5Aopen(run.get(), name, H5P_DEFAULT), H5Aclose};
-        const handle type{H5Tcopy(H5T_C_S1), H5Tclose};
-        H5Tset_size(type.get(), H5T_VARIABLE);
-        H5Tset_cset(type.get(), H5T_CSET_UTF8);
-        char* value = nullptr;
-        if (H5Aread(a.get(), type.get(), &value) < 0 || value == nullptr) {
-            return std::string();
-        }
-        std::string out(value);
-        H5free_memory(value);
-        return out;
+        return h5::read_string_attribute(run.get(), name).value_or("");
     };
     if (text("kind") != kind) {  // another protocol, or a network run's file
         throw glia::error(fmt::format("--resume: '{}' is not the output of a {} experiment "
@@ -319,7 +237,7 @@ reservoir_file::reservoir_file(resume_tag, const std::string& path, const std::s
                                       "without --resume",
                                       path));
     }
-    text_attribute(run.get(), "status", "running", path);
+    write_status(run.get(), "running", path, true);
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
 
@@ -355,9 +273,9 @@ std::vector<projection_synapses> reservoir_file::completed_w_ini() const {
         // From the open file: 1-D datasets of this writer's own making.
         auto read_vector = [&](const std::string& name, hid_t mem_type, auto& out) {
             const std::string at = base + "/" + name;
-            const handle d{check(H5Dopen2(f, at.c_str(), H5P_DEFAULT), s_->path,
-                                 "cannot open " + at),
-                           H5Dclose};
+            const handle d{
+                check_id(H5Dopen2(f, at.c_str(), H5P_DEFAULT), s_->path, "cannot open " + at),
+                H5Dclose};
             const handle space{H5Dget_space(d.get()), H5Sclose};
             out.resize(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())));
             if (!out.empty() && H5Dread(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
@@ -388,14 +306,14 @@ std::size_t reservoir_file::resume_part(const std::string& name, std::size_t pla
         begin_part(name, planned, width, feature_layout);
         return 0;
     }
-    s_->part = handle{check(H5Gopen2(s_->file.get(), path.c_str(), H5P_DEFAULT), f,
-                            "cannot open " + path),
-                      H5Gclose};
+    s_->part = handle{
+        check_id(H5Gopen2(s_->file.get(), path.c_str(), H5P_DEFAULT), f, "cannot open " + path),
+        H5Gclose};
     const hid_t g = s_->part.get();
     std::uint64_t done = 0;
     {
-        const handle a{check(H5Aopen(g, "samples_done", H5P_DEFAULT), f,
-                             "cannot read " + path + "@samples_done"),
+        const handle a{check_id(H5Aopen(g, "samples_done", H5P_DEFAULT), f,
+                                "cannot read " + path + "@samples_done"),
                        H5Aclose};
         H5Aread(a.get(), H5T_NATIVE_UINT64, &done);
     }
@@ -421,14 +339,15 @@ std::vector<float> reservoir_file::part_features() const {
     if (g.rows == 0) {
         return out;
     }
-    const handle fspace{check(H5Dget_space(g.d.get()), s_->path, "cannot get a dataspace"),
+    const handle fspace{check_id(H5Dget_space(g.d.get()), s_->path, "cannot get a dataspace"),
                         H5Sclose};
     const std::array<hsize_t, 2> start = {0, 0};
     const std::array<hsize_t, 2> count = {g.rows, g.width};
     H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-    const handle mspace = space_of(count, {}, s_->path);
-    check(H5Dread(g.d.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), H5P_DEFAULT, out.data()),
-          s_->path, "cannot read the features to resume");
+    const handle mspace = simple_space(count, {}, s_->path);
+    check_status(
+        H5Dread(g.d.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), H5P_DEFAULT, out.data()),
+        s_->path, "cannot read the features to resume");
     return out;
 }
 
@@ -439,7 +358,7 @@ void reservoir_file::write_network(std::span<const std::string> names,
     const h5::quiet_errors quiet;
     const std::string& f = s_->path;
     {
-        const handle run = group(s_->file.get(), "run", f);
+        const handle run = open_or_make_group(s_->file.get(), "run", f);
         std::vector<std::uint64_t> first64(first.begin(), first.end());
         std::vector<std::uint64_t> size64(sizes.begin(), sizes.end());
         std::vector<std::uint8_t> recorded(names.size(), 0);
@@ -456,12 +375,12 @@ void reservoir_file::write_network(std::span<const std::string> names,
             s_->n_neurons += n;
         }
     }
-    const handle res = group(s_->file.get(), "reservoir", f);
-    const handle g = group(res.get(), "network", f);
+    const handle res = open_or_make_group(s_->file.get(), "reservoir", f);
+    const handle g = open_or_make_group(res.get(), "network", f);
     for (std::size_t i = 0; i < names.size(); ++i) {
-        const handle p = group(g.get(), names[i], f);
-        u64_attribute(p.get(), "first_gid", first[i], f);
-        u64_attribute(p.get(), "size", sizes[i], f);
+        const handle p = open_or_make_group(g.get(), names[i], f);
+        write_u64_attribute(p.get(), "first_gid", first[i], f);
+        write_u64_attribute(p.get(), "size", sizes[i], f);
     }
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
@@ -478,10 +397,10 @@ void reservoir_file::write_init(const std::vector<projection_synapses>& w_ini,
                                 std::span<const float> state_rate, std::size_t samples_planned) {
     const h5::quiet_errors quiet;
     const std::string& f = s_->path;
-    const handle res = group(s_->file.get(), "reservoir", f);
-    const handle w = group(res.get(), "w_ini", f);
+    const handle res = open_or_make_group(s_->file.get(), "reservoir", f);
+    const handle w = open_or_make_group(res.get(), "w_ini", f);
     for (const auto& p: w_ini) {
-        const handle g = group(w.get(), p.name, f);
+        const handle g = open_or_make_group(w.get(), p.name, f);
         const std::vector<std::uint64_t> source(p.source.begin(), p.source.end());
         const std::vector<std::uint64_t> target(p.target.begin(), p.target.end());
         const std::vector<std::int64_t> delay(p.delay.begin(), p.delay.end());
@@ -490,11 +409,11 @@ void reservoir_file::write_init(const std::vector<projection_synapses>& w_ini,
         dataset<std::int64_t>(g.get(), "delay", H5T_STD_I64LE, H5T_NATIVE_INT64, delay, {}, f);
         dataset<double>(g.get(), "weight", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, p.weight, {}, f);
     }
-    const handle g = group(res.get(), "init", f);
+    const handle g = open_or_make_group(res.get(), "init", f);
     dataset<float>(g.get(), "final_level", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, final_level, {}, f);
     dataset<float>(g.get(), "state_rate", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, state_rate, {}, f);
-    u64_attribute(g.get(), "samples_done", final_level.size(), f);
-    u64_attribute(g.get(), "samples_planned", samples_planned, f);
+    write_u64_attribute(g.get(), "samples_done", final_level.size(), f);
+    write_u64_attribute(g.get(), "samples_planned", samples_planned, f);
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
 
@@ -502,8 +421,8 @@ void reservoir_file::begin_part(const std::string& name, std::size_t planned, st
                                 const std::string& feature_layout) {
     const h5::quiet_errors quiet;
     const std::string& f = s_->path;
-    const handle res = group(s_->file.get(), "reservoir", f);
-    s_->part = group(res.get(), name, f);
+    const handle res = open_or_make_group(s_->file.get(), "reservoir", f);
+    s_->part = open_or_make_group(res.get(), name, f);
     const hid_t g = s_->part.get();
     const hsize_t chunk = std::max<hsize_t>(1, std::min<hsize_t>(256, planned));
     s_->features = make_growing(g, "features", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, width, chunk, f);
@@ -513,9 +432,9 @@ void reservoir_file::begin_part(const std::string& name, std::size_t planned, st
     s_->input_spikes = make_growing(g, "input_spikes", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1, 4096, f);
     s_->final_a = make_growing(g, "final_level", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, 4096, f);
     s_->done = 0;
-    u64_attribute(g, "samples_done", 0, f);
-    u64_attribute(g, "samples_planned", planned, f);
-    text_attribute(g, "feature_layout", feature_layout, f);
+    write_u64_attribute(g, "samples_done", 0, f);
+    write_u64_attribute(g, "samples_planned", planned, f);
+    write_string_attribute(g, "feature_layout", feature_layout, f);
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
 
@@ -540,7 +459,7 @@ void reservoir_file::append(std::span<const float> features, std::span<const std
     append_rows(s_->input_spikes, input_spikes.data(), rows, f);
     append_rows(s_->final_a, final_level.data(), rows, f);
     s_->done += rows;
-    u64_attribute(s_->part.get(), "samples_done", s_->done, f);
+    write_u64_attribute(s_->part.get(), "samples_done", s_->done, f);
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
 
@@ -551,25 +470,26 @@ void reservoir_file::write_rasters(std::span<const std::uint32_t> sample,
                                    std::size_t steps, std::size_t regions) {
     const h5::quiet_errors quiet;
     const std::string& f = s_->path;
-    const handle res = group(s_->file.get(), "reservoir", f);
-    const handle g = group(res.get(), "rasters", f);
+    const handle res = open_or_make_group(s_->file.get(), "reservoir", f);
+    const handle g = open_or_make_group(res.get(), "rasters", f);
     dataset<std::uint32_t>(g.get(), "sample", H5T_STD_U32LE, H5T_NATIVE_UINT32, sample, {}, f);
     dataset<std::uint32_t>(g.get(), "step", H5T_STD_U32LE, H5T_NATIVE_UINT32, step, {}, f);
     dataset<std::uint32_t>(g.get(), "neuron", H5T_STD_U32LE, H5T_NATIVE_UINT32, neuron, {}, f);
     if (!astrocyte.empty()) {
         dataset<float>(g.get(), "level", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, astrocyte,
                        {samples, steps, regions}, f);
-        text_attribute(g.get(), "level_definition",
-                       "the first level modulator (NALSM's astrocyte A) after every step of each "
-                       "sample, per region",
-                       f);
+        write_string_attribute(
+            g.get(), "level_definition",
+            "the first level modulator (NALSM's astrocyte A) after every step of each "
+            "sample, per region",
+            f);
     }
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
 
 void reservoir_file::metric(const std::string& name, double value) {
     const h5::quiet_errors quiet;
-    const handle m = group(s_->file.get(), "metrics", s_->path);
+    const handle m = open_or_make_group(s_->file.get(), "metrics", s_->path);
     if (H5Lexists(m.get(), name.c_str(), H5P_DEFAULT) > 0) {
         H5Ldelete(m.get(), name.c_str(), H5P_DEFAULT);
     }
@@ -579,14 +499,14 @@ void reservoir_file::metric(const std::string& name, double value) {
 
 void reservoir_file::metric_text(const std::string& name, const std::string& value) {
     const h5::quiet_errors quiet;
-    const handle m = group(s_->file.get(), "metrics", s_->path);
-    text_attribute(m.get(), name, value, s_->path);
+    const handle m = open_or_make_group(s_->file.get(), "metrics", s_->path);
+    write_string_attribute(m.get(), name, value, s_->path);
 }
 
 void reservoir_file::metric_array(const std::string& name, std::span<const double> values,
                                   std::span<const std::size_t> dims) {
     const h5::quiet_errors quiet;
-    const handle m = group(s_->file.get(), "metrics", s_->path);
+    const handle m = open_or_make_group(s_->file.get(), "metrics", s_->path);
     dataset<double>(m.get(), name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, values,
                     std::vector<hsize_t>(dims.begin(), dims.end()), s_->path);
 }
@@ -594,7 +514,7 @@ void reservoir_file::metric_array(const std::string& name, std::span<const doubl
 void reservoir_file::metric_counts(const std::string& name, std::span<const std::size_t> values,
                                    std::span<const std::size_t> dims) {
     const h5::quiet_errors quiet;
-    const handle m = group(s_->file.get(), "metrics", s_->path);
+    const handle m = open_or_make_group(s_->file.get(), "metrics", s_->path);
     std::vector<std::uint64_t> v(values.begin(), values.end());
     dataset<std::uint64_t>(m.get(), name, H5T_STD_U64LE, H5T_NATIVE_UINT64, v,
                            std::vector<hsize_t>(dims.begin(), dims.end()), s_->path);
@@ -611,7 +531,7 @@ void reservoir_file::array(const std::string& group_path, const std::string& nam
                                                               ? std::string::npos
                                                               : slash - start);
         if (!part.empty()) {
-            g = group(g.get(), part, s_->path);
+            g = open_or_make_group(g.get(), part, s_->path);
         }
         if (slash == std::string::npos) {
             break;
@@ -639,16 +559,15 @@ void reservoir_file::close(const std::string& status) {
     {
         // The summary a network run's /run has (glia inspect and sweeps read it), then the
         // status, last.
-        const handle run = group(s_->file.get(), "run", s_->path);
-        const std::int64_t zero = 0;
-        attribute(run.get(), "steps_done", H5T_STD_I64LE, H5T_NATIVE_INT64, &zero, s_->path);
-        f64_attribute(run.get(), "wall_seconds", s_->wall_seconds, s_->path);
-        f64_attribute(run.get(), "build_seconds", s_->build_seconds, s_->path);
-        u64_attribute(run.get(), "n_neurons", s_->n_neurons, s_->path);
-        u64_attribute(run.get(), "n_synapses", s_->n_synapses, s_->path);
-        u64_attribute(run.get(), "synaptic_events", 0, s_->path);
+        const handle run = open_or_make_group(s_->file.get(), "run", s_->path);
+        run_summary summary;  // steps_done and synaptic_events 0: a protocol counts neither
+        summary.wall_seconds = s_->wall_seconds;
+        summary.build_seconds = s_->build_seconds;
+        summary.n_neurons = s_->n_neurons;
+        summary.n_synapses = s_->n_synapses;
+        write_run_summary(run.get(), summary, s_->path);
         H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
-        text_attribute(run.get(), "status", status, s_->path);
+        write_status(run.get(), status, s_->path, true);
     }
     s_->file.reset();
 }
@@ -670,27 +589,6 @@ handle open_read(const std::string& path) {
         read_fail(path, "not an HDF5 file, or it cannot be opened");
     }
     return {f, H5Fclose};
-}
-
-std::optional<std::string> read_text_attribute(hid_t obj, const char* name) {
-    if (H5Aexists(obj, name) <= 0) {
-        return std::nullopt;
-    }
-    const handle a{H5Aopen(obj, name, H5P_DEFAULT), H5Aclose};
-    const handle ftype{H5Aget_type(a.get()), H5Tclose};
-    if (H5Tget_class(ftype.get()) != H5T_STRING) {
-        return std::nullopt;
-    }
-    const handle type{H5Tcopy(H5T_C_S1), H5Tclose};
-    H5Tset_size(type.get(), H5T_VARIABLE);
-    H5Tset_cset(type.get(), H5T_CSET_UTF8);
-    char* text = nullptr;
-    if (H5Aread(a.get(), type.get(), &text) < 0 || text == nullptr) {
-        return std::nullopt;
-    }
-    std::string out(text);
-    H5free_memory(text);
-    return out;
 }
 
 std::uint64_t read_u64_attribute(hid_t obj, const char* name) {
@@ -774,7 +672,7 @@ bool is_reservoir_file(const std::string& path) {
         return false;
     }
     const handle run{H5Gopen2(file.get(), "run", H5P_DEFAULT), H5Gclose};
-    const std::string kind = read_text_attribute(run.get(), "kind").value_or("");
+    const std::string kind = h5::read_string_attribute(run.get(), "kind").value_or("");
     return kind == "two_phase" || kind == "timeseries";
 }
 
@@ -787,9 +685,9 @@ reservoir_summary read_reservoir_summary(const std::string& path) {
     }
     {
         const handle run{H5Gopen2(f.get(), "run", H5P_DEFAULT), H5Gclose};
-        s.kind = read_text_attribute(run.get(), "kind").value_or("?");
-        s.status = read_text_attribute(run.get(), "status").value_or("?");
-        s.config = read_text_attribute(run.get(), "config").value_or("");
+        s.kind = h5::read_string_attribute(run.get(), "kind").value_or("?");
+        s.status = h5::read_string_attribute(run.get(), "status").value_or("?");
+        s.config = h5::read_string_attribute(run.get(), "config").value_or("");
     }
     for (const char* name: {"train", "validation", "test"}) {
         const std::string g = std::string("reservoir/") + name;
@@ -802,7 +700,7 @@ reservoir_summary read_reservoir_summary(const std::string& path) {
         p.name = name;
         p.samples_done = read_u64_attribute(grp.get(), "samples_done");
         p.samples_planned = read_u64_attribute(grp.get(), "samples_planned");
-        p.feature_layout = read_text_attribute(grp.get(), "feature_layout").value_or("");
+        p.feature_layout = h5::read_string_attribute(grp.get(), "feature_layout").value_or("");
         const handle d{H5Dopen2(grp.get(), "features", H5P_DEFAULT), H5Dclose};
         if (d.valid()) {
             const handle space{H5Dget_space(d.get()), H5Sclose};
@@ -824,7 +722,8 @@ reservoir_summary read_reservoir_summary(const std::string& path) {
             const ssize_t len = H5Aget_name(a.get(), 0, nullptr);
             std::string name(static_cast<std::size_t>(len), '\0');
             H5Aget_name(a.get(), static_cast<std::size_t>(len) + 1, name.data());
-            s.texts.emplace_back(name, read_text_attribute(m.get(), name.c_str()).value_or(""));
+            s.texts.emplace_back(name,
+                                 h5::read_string_attribute(m.get(), name.c_str()).value_or(""));
         }
         hsize_t n = 0;
         H5Gget_num_objs(m.get(), &n);

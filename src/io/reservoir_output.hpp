@@ -1,24 +1,34 @@
 #pragma once
-// The output file of a reservoir experiment (docs/output_format.md, "Reservoir experiments"):
+// The output file of a protocol run (docs/output_format.md, "Protocol runs"):
 //
-//   /run                        attributes: kind "nalsm", status running|completed|interrupted,
-//                               config (YAML text), source, version, git_hash, command_line,
-//                               started, seed
-//   /reservoir/liquid/          position (N x 3 uint16), synapse_pre, synapse_post (uint32),
-//                               weight_build (float32): the synapses as built; region (uint32
-//                               per liquid neuron); attributes n_exc, n_inh, n_input
-//   /reservoir/w_ini            float32 per synapse: the weights after phase A
-//   /reservoir/init/            final_A and liquid_rate per phase-A presentation
+//   /run                        attributes: kind "two_phase" or "timeseries" (the protocol);
+//                               status (fixed-length string, as a network run's) "running",
+//                               then "complete", "interrupted" or "failed"; config (YAML text),
+//                               source_path, version, git_hash, host, command_line, started,
+//                               seed, dt, duration, n_steps (0); when closed: steps_done (0),
+//                               wall_seconds, build_seconds, n_neurons, n_synapses,
+//                               synaptic_events (0). Datasets population_names, _models,
+//                               _first_gids, _sizes, _spikes_recorded (all 0), as a network
+//                               run's; reports/{name, population, variable, unit, file, path}
+//                               empty
+//   /reservoir/network/<pop>    attributes first_gid, size
+//   /reservoir/w_ini/<proj>/    source, target (uint64 global ids), delay (int64 [steps]),
+//                               weight (float64): a plastic projection after phase A
+//   /reservoir/init/            final_level, state_rate (float32 per phase-A presentation);
+//                               attributes samples_done, samples_planned
 //   /reservoir/<part>/          part = train, validation, test: features (samples x width,
-//                               float32), labels (uint8), index (uint64, image index in the
-//                               dataset), liquid_spikes, input_spikes (uint32), final_A
-//                               (float32); attribute samples_done, samples_planned,
-//                               feature_layout ("counts[N] binned[B x N] final_v[N]")
-//   /reservoir/rasters/         sample, step, neuron (uint32): liquid spikes of the test samples
-//                               the branching factor is computed from
-//   /astrocytes/nalsm/trace     float32 samples x steps x regions: A(t) of those samples
-//   /metrics/                   attributes (accuracies, branching factor, timings) and
-//                               datasets (confusion matrices, per-class accuracy, curves)
+//                               float32), labels (uint8), index (uint64, the sample's index in
+//                               the dataset), state_spikes, input_spikes (uint32), final_level
+//                               (float32); attributes samples_done, samples_planned,
+//                               feature_layout
+//   /reservoir/rasters/         sample, step, neuron (uint32): the state spikes of the samples
+//                               the branching factor is computed from; level (float32 samples x
+//                               steps x regions) and its level_definition, with a level
+//                               modulator
+//   /task/                      timeseries: float64 arrays (array()): u, states, target,
+//                               test_prediction, test_target
+//   /metrics/                   numbers as scalar float64 datasets, texts as attributes,
+//                               curves and matrices as float64 or uint64 datasets
 //
 // Samples are appended block by block; after each block the file is flushed and samples_done
 // updated, so an interrupted run leaves a readable file with every finished block.
@@ -130,7 +140,8 @@ struct reservoir_summary {
     double metric(const std::string& name) const;        // NaN when absent
 };
 
-// True when `path` is an HDF5 file written by reservoir_file (/run@kind nalsm or timeseries).
+// True when `path` is an HDF5 file written by reservoir_file (/run@kind two_phase or
+// timeseries).
 bool is_reservoir_file(const std::string& path);
 // Throws glia::error naming the file when it cannot be read.
 reservoir_summary read_reservoir_summary(const std::string& path);

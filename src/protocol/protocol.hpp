@@ -105,8 +105,11 @@ public:
         double build_seconds = 0;
     };
     virtual void planned(const plan&) {}
-    // "A" (presentations), "B" (samples), "branching", "readout" (total: the phase's work).
+    // "A" (presentations), "B" (samples), "series" (the timeseries protocol's one run, total 1),
+    // "branching", "readout" (total: the phase's work).
     virtual void phase(const std::string& /*name*/, std::size_t /*total*/) {}
+    // Within a phase's one long run ("series"): `step` of its steps done, `spikes` so far.
+    virtual void steps(step_t /*step*/, std::uint64_t /*spikes*/) {}
     // `n` more of this phase's samples were done by an earlier, interrupted run.
     virtual void resumed(std::size_t /*n*/) {}
     // Samples of `part` done (phase A: part "A"): each one's state spikes and its final level

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -148,7 +149,7 @@ experiment_spec timeseries_network(const experiment_spec& spec_in) {
 
 timeseries_summary run_timeseries(const experiment_spec& spec_in, const model_registry& models,
                                   const timeseries_options& options, protocol_output& out,
-                                  const std::atomic<bool>& stop) {
+                                  protocol_observer& observer, const std::atomic<bool>& stop) {
     auto& log = *(options.log ? options.log : spdlog::default_logger());
     const protocol_spec& p = spec_in.protocol;
     const experiment_spec spec = timeseries_network(spec_in);
@@ -162,27 +163,44 @@ timeseries_summary run_timeseries(const experiment_spec& spec_in, const model_re
         std::vector<neuron_id> first;
         std::vector<std::uint64_t> sizes;
         neuron_id gid = 0;
-        for (const auto& p: spec.populations) {
-            names.push_back(p.name);
-            kinds.push_back(p.model);
+        for (const auto& pop: spec.populations) {
+            names.push_back(pop.name);
+            kinds.push_back(pop.model);
             first.push_back(gid);
-            sizes.push_back(p.size);
-            gid += static_cast<neuron_id>(p.size);
+            sizes.push_back(pop.size);
+            gid += static_cast<neuron_id>(pop.size);
         }
         out.network(names, kinds, first, sizes, sim.report().n_synapses,
                     sim.report().build_seconds);
     }
+    // State columns: the state populations in network order.
+    const auto state = state_populations(spec_in);
+    {
+        protocol_observer::plan plan;
+        for (const auto& pop: spec.populations) {
+            if (std::find(state.begin(), state.end(), pop.name) != state.end()) {
+                plan.state_neurons += pop.size;
+            }
+        }
+        plan.synapses = sim.report().n_synapses;
+        plan.dt = spec.simulation.dt;
+        plan.samples = 1;
+        plan.steps_b = static_cast<std::size_t>(std::llround(spec.simulation.duration /
+                                                             spec.simulation.dt));
+        plan.build_seconds = sim.report().build_seconds;
+        observer.planned(plan);
+        observer.phase("series", 1);
+    }
     memory_sink sink;
     run_control control;
     control.stop = &stop;
+    control.on_progress = [&](const progress_info& pi) { observer.steps(pi.step, pi.spikes); };
     const run_summary run = sim.run(sink, control);
     timeseries_summary summary;
     if (run.status == run_status::interrupted) {
         summary.status = outcome::interrupted;
         return summary;
     }
-    // State columns: the state populations in network order.
-    const auto state = state_populations(spec_in);
     std::vector<std::pair<neuron_id, std::size_t>> columns;
     std::size_t n_columns = 0;
     for (const auto& pop: sink.layout.populations) {
@@ -197,6 +215,12 @@ timeseries_summary run_timeseries(const experiment_spec& spec_in, const model_re
                         p.step_duration, p.tau);
     const res::feature_view view(states, p.series_steps, n_columns);
     const double spikes = static_cast<double>(sink.recorded_spikes.size());
+    {
+        const std::uint32_t n = static_cast<std::uint32_t>(
+            std::min<std::size_t>(sink.recorded_spikes.size(), UINT32_MAX));
+        observer.samples("series", std::span<const std::uint32_t>(&n, 1), {}, 1);
+        observer.phase("readout", 1);
+    }
     summary.state_neurons = n_columns;
     summary.state_rate_hz =
         spikes / (static_cast<double>(n_columns) * spec.simulation.duration * 1e-3);

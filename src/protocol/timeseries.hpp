@@ -35,6 +35,6 @@ experiment_spec timeseries_network(const experiment_spec& spec);
 
 timeseries_summary run_timeseries(const experiment_spec& spec, const model_registry& models,
                                   const timeseries_options& options, protocol_output& out,
-                                  const std::atomic<bool>& stop);
+                                  protocol_observer& observer, const std::atomic<bool>& stop);
 
 }  // namespace glia::protocol

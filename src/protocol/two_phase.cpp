@@ -168,12 +168,19 @@ std::string level_modulator(const experiment_spec& spec, const model_registry& m
     return {};
 }
 
-// The mean over regions of the level after the trial's last step.
-float final_level(const trial_result& r) {
-    if (r.levels.empty() || r.levels[0].empty()) {
+// The mean over regions of the level after the trial's last step (`levels[0]` holds `steps`
+// rows of one value per region).
+float final_level(const trial_result& r, step_t steps) {
+    if (r.levels.empty() || r.levels[0].empty() || steps <= 0) {
         return std::nanf("");
     }
-    return static_cast<float>(r.levels[0].back());
+    const auto& l = r.levels[0];
+    const std::size_t regions = l.size() / static_cast<std::size_t>(steps);
+    double sum = 0;
+    for (std::size_t k = l.size() - regions; k < l.size(); ++k) {
+        sum += l[k];
+    }
+    return static_cast<float>(sum / static_cast<double>(regions));
 }
 
 // The graph among the state populations for the branching factor: every spike synapse whose
@@ -409,7 +416,7 @@ two_phase_summary run_two_phase(const experiment_spec& spec, const model_registr
             for (float c: r.counts) {
                 spikes += static_cast<std::uint64_t>(c);
             }
-            levels.push_back(final_level(r));
+            levels.push_back(final_level(r, steps_a));
             rates.push_back(static_cast<float>(static_cast<double>(spikes) * per_rate));
             spikes_block.push_back(static_cast<std::uint32_t>(spikes));
             levels_block.push_back(levels.back());
@@ -548,7 +555,7 @@ two_phase_summary run_two_phase(const experiment_spec& spec, const model_registr
                     }
                 }
                 input_spikes[i] = static_cast<std::uint32_t>(in_spikes);
-                levels[i] = final_level(r);
+                levels[i] = final_level(r, steps_b);
             }
             out.append(std::span<const float>(p.features).subspan(first * width, count * width),
                        std::span(p.labels).subspan(first, count),

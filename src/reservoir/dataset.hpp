@@ -1,6 +1,6 @@
 #pragma once
-// Labelled image datasets in the IDX format (MNIST, Fashion-MNIST, the 10k MNIST digits in
-// /work/shared/data/mnist-10k) and the train / validation / test splits of the reservoir protocol
+// Labelled image datasets in the IDX format (MNIST, Fashion-MNIST, the 10k MNIST digits made by
+// tools/fetch_mnist10k.sh) and the train / validation / test splits of the reservoir protocol
 // (docs/reservoir.md).
 //
 // IDX (LeCun's format): a big-endian header `00 00 <type> <ndim>` (type 0x08 = unsigned byte),

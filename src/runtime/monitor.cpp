@@ -1,25 +1,19 @@
+// The monitor's transport: the HTTP/1.1 server on its io_context and thread (accepting,
+// sessions, request parsing and checks, responses, the event stream, the graceful shutdown),
+// the --monitor address, and the monitor's lifetime.
+
 #include "runtime/monitor.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <deque>
-#include <iterator>
-#include <limits>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string_view>
-#include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -27,52 +21,18 @@
 
 #include <glia/error.hpp>
 
+#include "runtime/monitor_detail.hpp"
 #include "runtime/monitor_page.hpp"
 
 #include <pthread.h>
 
 namespace glia::runtime {
 
-namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
 
+namespace monitor_detail {
 namespace {
-
-// Fields of the status that publish_section may not replace.
-constexpr std::array<std::string_view, 22> builtin_fields{"status",
-                                                          "stop_requested",
-                                                          "step",
-                                                          "n_steps",
-                                                          "dt_ms",
-                                                          "t_ms",
-                                                          "duration_ms",
-                                                          "progress",
-                                                          "wall_s",
-                                                          "eta_s",
-                                                          "steps_per_s",
-                                                          "events_per_s",
-                                                          "synaptic_events",
-                                                          "spikes",
-                                                          "rate_window_ms",
-                                                          "populations",
-                                                          "raster_window_ms",
-                                                          "monitor",
-                                                          "snapshot",
-                                                          "dropped_spikes",
-                                                          "error",
-                                                          "stopping"};
-
-// Spikes handed over in one call of the producer that do not fit are dropped from the raster
-// (never from the counts); rate bins likewise beyond this many values.
-constexpr std::size_t max_staged_bin_values = std::size_t{1} << 20;
-
-// A progress report older than this with no spikes handed over since means that every spike
-// up to its step has been handed over: the engine hands recorded spikes to its sink at least
-// every 0.2 s of wall time (src/core/simulation.cpp, max_batch_seconds).
-constexpr auto progress_settled = std::chrono::milliseconds(500);
 
 // After a refused accept (too many open files), wait before accepting again.
 constexpr auto accept_retry = std::chrono::milliseconds(100);
@@ -83,202 +43,6 @@ constexpr auto max_drain_time = std::chrono::seconds(2);
 
 // Waits for slow event-stream clients to take the last message before the server stops.
 constexpr auto shutdown_grace = std::chrono::seconds(1);
-
-struct raster_spike {
-    std::uint32_t pop = 0;
-    std::uint32_t node = 0;  // population-local id
-    step_t step = 0;
-};
-
-// How a population is shown: every `stride`-th neuron of a recorded population is a raster
-// row; `raster_rows` neurons over all recorded populations, shared equally.
-struct pop_geometry {
-    std::string name;
-    std::string model;
-    neuron_id first_gid = 0;
-    std::size_t size = 0;
-    bool recorded = false;
-    std::uint32_t stride = 0;  // 0: not shown
-    std::size_t rows = 0;
-};
-
-std::vector<pop_geometry> geometry_of(const run_layout& layout, std::size_t raster_rows) {
-    std::size_t n_recorded = 0;
-    for (const auto& p: layout.populations) {
-        n_recorded += p.spikes_recorded ? 1 : 0;
-    }
-    const std::size_t per_pop =
-        std::max<std::size_t>(1, raster_rows / std::max<std::size_t>(1, n_recorded));
-    std::vector<pop_geometry> out;
-    for (const auto& p: layout.populations) {
-        pop_geometry g;
-        g.name = p.name;
-        g.model = p.model;
-        g.first_gid = p.first_gid;
-        g.size = p.size;
-        g.recorded = p.spikes_recorded;
-        if (p.spikes_recorded && p.size > 0) {
-            g.stride = static_cast<std::uint32_t>((p.size + per_pop - 1) / per_pop);
-            g.rows = (p.size + g.stride - 1) / g.stride;
-        }
-        out.push_back(std::move(g));
-    }
-    return out;
-}
-
-step_t bin_steps_of(double bin_ms, double dt) {
-    return std::max<step_t>(1, std::llround(bin_ms / dt));
-}
-
-// What the producer hands over to the server: filled on the producer's thread, moved across
-// under the mutex, applied on the server's thread.
-struct delivery {
-    std::optional<run_layout> layout;
-    std::vector<raster_spike> spikes;
-    std::uint64_t dropped_spikes = 0;
-    step_t raster_from = 0;             // the shown spikes are complete from this step on
-    std::vector<std::uint64_t> bins;    // records of 1 + n_pops values: bin index, counts
-    std::vector<std::uint64_t> counts;  // spikes per population so far (replaces)
-    step_t last_spike_step = -1;
-    step_t confirmed_step = 0;  // every spike before this step has been handed over
-    std::optional<progress_info> progress;
-    clock_type::time_point progress_at;
-    std::vector<std::pair<std::string, std::string>> sections;
-    std::optional<run_summary> summary;
-
-    // Drops the oldest shown spikes beyond `max_spikes` (the newest matter for a live view).
-    void trim(std::size_t max_spikes) {
-        if (spikes.size() <= max_spikes) {
-            return;
-        }
-        const std::size_t n = spikes.size() - max_spikes;
-        raster_from = std::max(raster_from, spikes[n - 1].step + 1);
-        spikes.erase(spikes.begin(), spikes.begin() + static_cast<std::ptrdiff_t>(n));
-        dropped_spikes += n;
-    }
-
-    // Appends `d` to this one (keeping the newest `max_spikes` shown spikes) and empties `d`.
-    void take(delivery& d, std::size_t max_spikes) {
-        if (d.layout) {
-            layout = std::move(d.layout);
-        }
-        spikes.insert(spikes.end(), d.spikes.begin(), d.spikes.end());
-        dropped_spikes += d.dropped_spikes;
-        raster_from = std::max(raster_from, d.raster_from);
-        trim(max_spikes);
-        if (bins.size() + d.bins.size() <= max_staged_bin_values) {
-            bins.insert(bins.end(), d.bins.begin(), d.bins.end());
-        }
-        if (!d.counts.empty()) {
-            counts = d.counts;
-        }
-        last_spike_step = std::max(last_spike_step, d.last_spike_step);
-        confirmed_step = std::max(confirmed_step, d.confirmed_step);
-        if (d.progress) {
-            progress = d.progress;
-            progress_at = d.progress_at;
-        }
-        for (auto& s: d.sections) {
-            sections.push_back(std::move(s));
-        }
-        if (d.summary) {
-            summary = std::move(d.summary);
-        }
-        d.clear();
-    }
-
-    void clear() {
-        layout.reset();
-        spikes.clear();
-        dropped_spikes = 0;
-        raster_from = 0;
-        bins.clear();
-        counts.clear();
-        last_spike_step = -1;
-        confirmed_step = 0;
-        progress.reset();
-        sections.clear();
-        summary.reset();
-    }
-};
-
-// The producer's own bookkeeping (its thread only).
-struct producer_state {
-    std::vector<pop_geometry> pops;
-    std::vector<neuron_id> first_gids;  // ascending
-    step_t bin_steps = 1;
-    std::size_t max_spikes = 0;  // raster spikes staged at most
-    std::vector<std::uint64_t> counts;
-    std::int64_t bin = -1;
-    std::vector<std::uint64_t> bin_counts;
-    bool bin_dirty = false;
-    step_t last_progress_step = 0;
-    delivery staged;
-
-    void flush_bin() {
-        if (!bin_dirty) {
-            return;
-        }
-        if (staged.bins.size() + 1 + bin_counts.size() <= max_staged_bin_values) {
-            staged.bins.push_back(static_cast<std::uint64_t>(bin));
-            staged.bins.insert(staged.bins.end(), bin_counts.begin(), bin_counts.end());
-        }
-        std::fill(bin_counts.begin(), bin_counts.end(), 0);
-        bin_dirty = false;
-    }
-};
-
-// The server's picture of the run (its thread only).
-struct run_view {
-    bool begun = false;
-    double dt = 0.1;  // [ms]
-    step_t n_steps = 0;
-    step_t bin_steps = 1;
-    std::vector<pop_geometry> pops;
-    std::vector<std::uint64_t> counts;  // spikes per population seen so far
-    std::optional<progress_info> progress;
-    clock_type::time_point progress_at;
-    std::optional<run_summary> summary;
-    std::vector<std::pair<std::string, std::string>> sections{{"astrocytes", "{}"},
-                                                              {"reservoir", "null"}};
-    std::deque<raster_spike> window;  // the last raster_window_ms of shown spikes
-    std::deque<raster_spike> fresh;   // shown spikes since the last event-stream message
-    step_t window_from = 0;           // `window` is complete from this step on
-    step_t fresh_from = 0;            // the messages so far are complete from this step on
-    std::map<std::int64_t, std::vector<std::uint64_t>> bins;  // bin -> spikes per population
-    step_t confirmed = 0;
-    step_t last_spike = -1;
-    std::uint64_t dropped_spikes = 0;
-    bool stop_requested = false;
-    // Rates over [rate_from, rate_to) steps, per population (NaN: not known).
-    std::vector<double> rates;
-    step_t rate_from = 0;
-    step_t rate_to = 0;
-};
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (const char c: s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-    return out;
-}
-
-void put_number(std::string& out, double x, int precision = 6) {
-    if (!std::isfinite(x)) {
-        out += "null";
-        return;
-    }
-    fmt::format_to(std::back_inserter(out), "{:.{}g}", x, precision);
-}
 
 bool same_token(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) {
@@ -338,307 +102,7 @@ bool is_http_error(const beast::error_code& ec) {
     return ec.category() == http::make_error_code(http::error::end_of_stream).category();
 }
 
-class session;
-
-// Everything of the monitor: the producer's half, the hand-over, and the server's half.
-struct server {
-    monitor_options opt;
-    std::atomic<bool>* stop;
-    std::string token;
-
-    // Producer thread only.
-    producer_state producer;
-
-    // The hand-over.
-    std::mutex mutex;
-    delivery shared;
-
-    // Counters, read by any thread.
-    std::atomic<std::size_t> n_connections{0};
-    std::atomic<std::size_t> n_sse{0};
-    std::atomic<std::uint64_t> accepted{0};
-    std::atomic<std::uint64_t> rejected{0};
-    std::atomic<std::uint64_t> requests{0};
-    std::atomic<std::uint64_t> bad_requests{0};
-    std::atomic<std::uint64_t> dropped_clients{0};
-    std::atomic<std::uint64_t> messages{0};
-    std::atomic<std::uint64_t> dropped_spikes{0};
-
-    // Server thread only. Declared before the io_context: handlers still queued when the
-    // io_context is destroyed hold sessions, whose destructors use `sessions`.
-    run_view view;
-    delivery inbox;
-    std::unordered_map<session*, std::weak_ptr<session>> sessions;
-    std::vector<std::shared_ptr<session>> sse;  // event-stream clients (owned: no read pending)
-    bool stopping = false;
-    bool serving = true;  // false once the thread is joined
-
-    asio::io_context io{1};
-    tcp::acceptor acceptor{io};
-    asio::steady_timer tick_timer{io};
-    asio::steady_timer retry_timer{io};
-    asio::steady_timer guard_timer{io};
-    tcp::endpoint bound;
-    std::thread thread;
-
-    server(monitor_options o, std::atomic<bool>* s): opt(std::move(o)), stop(s) {}
-
-    // --- producer side ---
-
-    // Hands what is staged to the server: never waits unless `wait` (end of run).
-    void publish(bool wait) {
-        producer.flush_bin();
-        if (!producer.counts.empty()) {
-            producer.staged.counts = producer.counts;
-        }
-        std::unique_lock lock(mutex, std::defer_lock);
-        if (wait) {
-            lock.lock();
-        } else if (!lock.try_lock()) {
-            return;  // the server is swapping: the next call hands this over
-        }
-        shared.take(producer.staged, opt.raster_max_spikes);
-    }
-
-    // --- server side ---
-
-    void absorb() {
-        {
-            const std::lock_guard lock(mutex);
-            std::swap(inbox, shared);
-        }
-        apply(inbox);
-        inbox.clear();
-        update_rates();
-    }
-
-    void apply(delivery& d) {
-        run_view& v = view;
-        if (d.layout) {
-            v.begun = true;
-            v.dt = d.layout->dt;
-            v.n_steps = d.layout->n_steps;
-            v.bin_steps = bin_steps_of(opt.rate_bin_ms, v.dt);
-            v.pops = geometry_of(*d.layout, opt.raster_rows);
-            v.counts.assign(v.pops.size(), 0);
-            v.rates.assign(v.pops.size(), std::numeric_limits<double>::quiet_NaN());
-        }
-        v.window_from = std::max(v.window_from, d.raster_from);
-        v.fresh_from = std::max(v.fresh_from, d.raster_from);
-        for (const raster_spike& s: d.spikes) {
-            v.window.push_back(s);
-            v.fresh.push_back(s);
-            if (v.fresh.size() > opt.max_spikes_per_message) {
-                v.fresh_from = std::max(v.fresh_from, v.fresh.front().step + 1);
-                v.fresh.pop_front();
-                ++v.dropped_spikes;
-            }
-        }
-        v.dropped_spikes += d.dropped_spikes;
-        dropped_spikes = v.dropped_spikes;
-        v.last_spike = std::max(v.last_spike, d.last_spike_step);
-        v.confirmed = std::max(v.confirmed, d.confirmed_step);
-        const step_t window_steps = std::max<step_t>(1, std::llround(opt.raster_window_ms / v.dt));
-        while (!v.window.empty() && (v.window.size() > opt.raster_max_spikes ||
-                                     v.window.front().step < v.last_spike - window_steps)) {
-            if (v.window.size() > opt.raster_max_spikes) {
-                v.window_from = std::max(v.window_from, v.window.front().step + 1);
-            }
-            v.window.pop_front();
-        }
-        const std::size_t width = 1 + v.pops.size();
-        for (std::size_t k = 0; k + width <= d.bins.size() && width > 1; k += width) {
-            auto& b = v.bins[static_cast<std::int64_t>(d.bins[k])];
-            b.resize(v.pops.size(), 0);
-            for (std::size_t p = 0; p < v.pops.size(); ++p) {
-                b[p] += d.bins[k + 1 + p];
-            }
-        }
-        if (d.counts.size() == v.counts.size()) {
-            v.counts = d.counts;
-        }
-        if (d.progress) {
-            v.progress = d.progress;
-            v.progress_at = d.progress_at;
-        }
-        for (auto& [key, json]: d.sections) {
-            auto at = std::find_if(v.sections.begin(), v.sections.end(),
-                                   [&](const auto& s) { return s.first == key; });
-            if (at == v.sections.end()) {
-                v.sections.emplace_back(key, std::move(json));
-            } else {
-                at->second = std::move(json);
-            }
-        }
-        if (d.summary) {
-            v.summary = d.summary;
-            v.confirmed = std::max(v.confirmed, d.summary->steps_done);
-            if (d.summary->spike_counts.size() == v.counts.size()) {
-                v.counts = d.summary->spike_counts;
-            }
-        }
-    }
-
-    // The step before which every spike has arrived.
-    step_t horizon() const {
-        const run_view& v = view;
-        step_t h = std::max(v.confirmed, v.last_spike + 1);
-        if (v.progress && clock_type::now() - v.progress_at >= progress_settled) {
-            h = std::max(h, v.progress->step);
-        }
-        return std::min(h, v.n_steps);
-    }
-
-    // Rates over the last complete bins within rate_window_ms before the horizon.
-    void update_rates() {
-        run_view& v = view;
-        if (!v.begun) {
-            return;
-        }
-        const std::int64_t end_bin = horizon() / v.bin_steps;  // bins before it are complete
-        const std::int64_t n_bins = std::max<std::int64_t>(
-            1, std::llround(opt.rate_window_ms / (static_cast<double>(v.bin_steps) * v.dt)));
-        const std::int64_t first_bin = std::max<std::int64_t>(0, end_bin - n_bins);
-        v.bins.erase(v.bins.begin(), v.bins.lower_bound(first_bin));
-        v.rate_from = first_bin * v.bin_steps;
-        v.rate_to = end_bin * v.bin_steps;
-        const double seconds = static_cast<double>(v.rate_to - v.rate_from) * v.dt * 1e-3;
-        for (std::size_t p = 0; p < v.pops.size(); ++p) {
-            if (!v.pops[p].recorded || !(seconds > 0) || v.pops[p].size == 0) {
-                v.rates[p] = std::numeric_limits<double>::quiet_NaN();
-                continue;
-            }
-            std::uint64_t n = 0;
-            for (auto it = v.bins.begin(); it != v.bins.end() && it->first < end_bin; ++it) {
-                n += it->second[p];
-            }
-            v.rates[p] = static_cast<double>(n) / static_cast<double>(v.pops[p].size) / seconds;
-        }
-    }
-
-    std::string status_json() const {
-        const run_view& v = view;
-        std::string out;
-        auto put = [&](std::string_view text) {
-            out += text;
-        };
-        const char* status = !v.begun                                     ? "starting"
-                             : !v.summary                                 ? "running"
-                             : v.summary->status == run_status::completed ? "complete"
-                                                                          : "interrupted";
-        step_t step = 0;
-        double wall = 0;
-        double eta = std::numeric_limits<double>::quiet_NaN();
-        std::uint64_t spikes = 0;
-        std::uint64_t events = 0;
-        // This process's share of the work (a resumed run counts from its checkpoint).
-        step_t part_steps = 0;
-        std::uint64_t part_events = 0;
-        if (v.summary) {
-            step = v.summary->steps_done;
-            wall = v.summary->wall_seconds;
-            eta = 0;
-            events = v.summary->synaptic_events;
-            part_steps = step - v.summary->first_step;
-            part_events = events - v.summary->synaptic_events_at_start;
-            for (auto c: v.summary->spike_counts) {
-                spikes += c;
-            }
-        } else if (v.progress) {
-            step = v.progress->step;
-            wall = v.progress->wall_seconds;
-            eta = v.progress->eta_seconds;
-            spikes = v.progress->spikes;
-            events = v.progress->synaptic_events;
-            part_steps = step - v.progress->first_step;
-            part_events = events - v.progress->synaptic_events_at_start;
-        }
-        fmt::format_to(std::back_inserter(out),
-                       "{{\"status\":\"{}\",\"stop_requested\":{},\"step\":{},\"n_steps\":{},"
-                       "\"dt_ms\":",
-                       status, v.stop_requested ? "true" : "false", step, v.n_steps);
-        put_number(out, v.dt);
-        put(",\"t_ms\":");
-        put_number(out, static_cast<double>(step) * v.dt, 12);
-        put(",\"duration_ms\":");
-        put_number(out, static_cast<double>(v.n_steps) * v.dt, 12);
-        put(",\"progress\":");
-        put_number(out, v.n_steps > 0 ? static_cast<double>(step) / static_cast<double>(v.n_steps)
-                                      : 0.0);
-        put(",\"wall_s\":");
-        put_number(out, wall);
-        put(",\"eta_s\":");
-        put_number(out, eta);
-        put(",\"steps_per_s\":");
-        put_number(out, wall > 0 ? static_cast<double>(part_steps) / wall : 0.0);
-        put(",\"events_per_s\":");
-        put_number(out, wall > 0 ? static_cast<double>(part_events) / wall : 0.0);
-        fmt::format_to(std::back_inserter(out), ",\"synaptic_events\":{},\"spikes\":{}", events,
-                       spikes);
-        put(",\"rate_window_ms\":[");
-        put_number(out, static_cast<double>(v.rate_from) * v.dt, 12);
-        put(",");
-        put_number(out, static_cast<double>(v.rate_to) * v.dt, 12);
-        put("],\"raster_window_ms\":");
-        put_number(out, opt.raster_window_ms);
-        put(",\"populations\":[");
-        for (std::size_t p = 0; p < v.pops.size(); ++p) {
-            const pop_geometry& g = v.pops[p];
-            fmt::format_to(std::back_inserter(out),
-                           "{}{{\"name\":{},\"model\":{},\"size\":{},\"recorded\":{},\"spikes\":",
-                           p > 0 ? "," : "", json_string(g.name), json_string(g.model), g.size,
-                           g.recorded ? "true" : "false");
-            if (g.recorded || v.summary) {
-                fmt::format_to(std::back_inserter(out), "{}", v.counts[p]);
-            } else {
-                put("null");
-            }
-            put(",\"rate_hz\":");
-            put_number(out, v.rates[p]);
-            fmt::format_to(std::back_inserter(out), ",\"raster_stride\":{},\"raster_rows\":{}}}",
-                           g.stride, g.rows);
-        }
-        put("]");
-        for (const auto& [key, json]: v.sections) {
-            fmt::format_to(std::back_inserter(out), ",{}:{}", json_string(key), json);
-        }
-        fmt::format_to(std::back_inserter(out),
-                       ",\"monitor\":{{\"connections\":{},\"sse_clients\":{},"
-                       "\"dropped_clients\":{},\"dropped_spikes\":{}}}}}",
-                       n_connections.load(), n_sse.load(), dropped_clients.load(),
-                       v.dropped_spikes);
-        return out;
-    }
-
-    // One event-stream message: the status and spikes ([population, node, t_ms]).
-    // Spikes before `from` (a step) are incomplete: a page drops what it has from before it.
-    std::shared_ptr<const std::string> message(const std::deque<raster_spike>& spikes,
-                                               bool snapshot, step_t from) {
-        std::string out = "data: {\"status\":";
-        out += status_json();
-        fmt::format_to(std::back_inserter(out),
-                       ",\"snapshot\":{},\"raster_from_ms\":", snapshot ? "true" : "false");
-        put_number(out, static_cast<double>(from) * view.dt, 12);
-        out += ",\"raster_to_ms\":";
-        put_number(out, static_cast<double>(view.begun ? horizon() : 0) * view.dt, 12);
-        out += ",\"spikes\":[";
-        bool first = true;
-        for (const raster_spike& s: spikes) {
-            fmt::format_to(std::back_inserter(out), "{}[{},{},", first ? "" : ",", s.pop, s.node);
-            put_number(out, static_cast<double>(s.step + 1) * view.dt, 12);
-            out += ']';
-            first = false;
-        }
-        out += "]}\n\n";
-        ++messages;
-        return std::make_shared<const std::string>(std::move(out));
-    }
-
-    void broadcast();
-    void accept();
-    void arm_tick();
-    void shut_down();
-};
+}  // namespace
 
 class session: public std::enable_shared_from_this<session> {
 public:
@@ -1019,7 +483,9 @@ void server::shut_down() {
     }
 }
 
-}  // namespace
+}  // namespace monitor_detail
+
+using monitor_detail::random_token;
 
 monitor_options parse_monitor_address(const std::string& host_port) {
     auto fail = [&](std::string_view what) {
@@ -1066,10 +532,6 @@ monitor_options parse_monitor_address(const std::string& host_port) {
     }
     return o;
 }
-
-struct monitor::state: server {
-    using server::server;
-};
 
 monitor::monitor(monitor_options options, std::atomic<bool>* stop):
     impl_(std::make_unique<state>(std::move(options), stop)) {
@@ -1152,95 +614,6 @@ const std::string& monitor::token() const {
 
 bool monitor::loopback() const {
     return impl_->bound.address().is_loopback();
-}
-
-void monitor::begin(const run_layout& layout) {
-    auto& pr = impl_->producer;
-    pr.pops = geometry_of(layout, impl_->opt.raster_rows);
-    pr.first_gids.clear();
-    for (const auto& g: pr.pops) {
-        pr.first_gids.push_back(g.first_gid);
-    }
-    if (!std::is_sorted(pr.first_gids.begin(), pr.first_gids.end())) {
-        throw glia::internal_error("monitor: populations are not in ascending id order");
-    }
-    pr.bin_steps = bin_steps_of(impl_->opt.rate_bin_ms, layout.dt);
-    pr.max_spikes = impl_->opt.raster_max_spikes;
-    pr.counts.assign(pr.pops.size(), 0);
-    pr.bin = -1;
-    pr.bin_counts.assign(pr.pops.size(), 0);
-    pr.bin_dirty = false;
-    pr.last_progress_step = 0;
-    pr.staged.clear();
-    pr.staged.layout = layout;
-    impl_->publish(true);
-}
-
-void monitor::spikes(std::span<const spike_event> batch) {
-    auto& pr = impl_->producer;
-    if (pr.pops.empty() || batch.empty()) {
-        return;
-    }
-    // This batch completes everything up to the engine's present, which is past the last
-    // progress report.
-    pr.staged.confirmed_step = std::max(pr.staged.confirmed_step, pr.last_progress_step);
-    std::size_t p = 0;
-    for (const spike_event& s: batch) {
-        if (s.gid < pr.pops[p].first_gid || s.gid - pr.pops[p].first_gid >= pr.pops[p].size) {
-            const auto at = std::upper_bound(pr.first_gids.begin(), pr.first_gids.end(), s.gid);
-            if (at == pr.first_gids.begin()) {
-                continue;
-            }
-            p = static_cast<std::size_t>(at - pr.first_gids.begin()) - 1;
-            if (s.gid - pr.pops[p].first_gid >= pr.pops[p].size) {
-                continue;
-            }
-        }
-        const pop_geometry& g = pr.pops[p];
-        ++pr.counts[p];
-        const std::int64_t b = s.step / pr.bin_steps;
-        if (b != pr.bin) {
-            pr.flush_bin();
-            pr.bin = b;
-        }
-        ++pr.bin_counts[p];
-        pr.bin_dirty = true;
-        const auto node = static_cast<std::uint32_t>(s.gid - g.first_gid);
-        if (g.stride > 0 && node % g.stride == 0) {
-            pr.staged.spikes.push_back({static_cast<std::uint32_t>(p), node, s.step});
-            if (pr.staged.spikes.size() >= 2 * pr.max_spikes) {
-                pr.staged.trim(pr.max_spikes);  // amortised: halves at most once per max_spikes
-            }
-        }
-    }
-    pr.staged.last_spike_step = std::max(pr.staged.last_spike_step, batch.back().step);
-    pr.staged.trim(pr.max_spikes);
-    impl_->publish(false);
-}
-
-void monitor::frames(std::size_t, std::size_t, std::size_t, std::span<const float>) {}
-
-void monitor::end(const run_summary& summary) {
-    impl_->producer.staged.summary = summary;
-    impl_->publish(true);
-}
-
-void monitor::progress(const progress_info& p) {
-    auto& pr = impl_->producer;
-    pr.last_progress_step = p.step;
-    pr.staged.progress = p;
-    pr.staged.progress_at = clock_type::now();
-    impl_->publish(false);
-}
-
-void monitor::publish_section(const std::string& key, std::string json) {
-    if (key.empty() ||
-        std::find(builtin_fields.begin(), builtin_fields.end(), key) != builtin_fields.end()) {
-        throw glia::internal_error(
-            fmt::format("monitor::publish_section: '{}' is not a free status field", key));
-    }
-    impl_->producer.staged.sections.emplace_back(key, std::move(json));
-    impl_->publish(false);
 }
 
 monitor_stats monitor::stats() const {

@@ -10,6 +10,7 @@
 #include <glia/error.hpp>
 #include <glia/text.hpp>
 
+#include "io/reservoir_output.hpp"
 #include "sweep/point_status.hpp"
 
 #include <fcntl.h>
@@ -89,9 +90,19 @@ local_result run_local(const sweep_plan& plan, const local_options& options, spd
             (state.status == point_status::interrupted ||
              state.status == point_status::running_or_killed) &&
             state.info && (config_of(p.index).empty() || state.info->config == config_of(p.index));
+        // A two_phase point keeps its finished samples in its output instead of a checkpoint.
+        const bool protocol_file = state.status != point_status::missing &&
+                                   state.info && (config_of(p.index).empty() ||
+                                                  state.info->config == config_of(p.index)) &&
+                                   io::is_reservoir_file(p.output.string());
         if (resumable) {
             log.info("point {}: output {} is {}; continuing it from its checkpoint", p.index,
                      p.output.string(), to_string(state.status));
+        } else if (protocol_file && (state.status == point_status::interrupted ||
+                                     state.status == point_status::running_or_killed)) {
+            log.info("point {}: output {} is {}; running it again (a two_phase run continues "
+                     "from the samples in its output)",
+                     p.index, p.output.string(), to_string(state.status));
         } else if (state.status != point_status::missing) {
             log.info("point {}: output {} is {}; redoing it", p.index, p.output.string(),
                      to_string(state.status));

@@ -1,5 +1,5 @@
 #pragma once
-// Runs the points of a sweep on this machine, `jobs` at a time, each as a child process
+// Runs the points of a sweep on the local machine, `jobs` at a time, each as a child process
 // `glia run FILE --point K --threads T --no-progress` of the given executable, its output and
 // errors in <point directory>/glia.log. Points whose output is complete (and made from their
 // current config) are skipped, so a second invocation after a crash, a kill or a Ctrl-C redoes

@@ -1,4 +1,4 @@
-// Astrocytes end to end (issue 5): configs/astrocyte_brunel.yaml through the glia executable
+// Astrocytes end to end: configs/astrocyte_brunel.yaml through the glia executable
 // (validated as shipped, run scaled down), astrocyte reports under /astrocytes, and the
 // messages a user gets for astrocyte mistakes in a YAML file.
 

@@ -1,4 +1,4 @@
-// Checkpoint and resume of `glia run` end to end (issue 7; docs/output_format.md, "Checkpoints"):
+// Checkpoint and resume of `glia run` end to end (docs/output_format.md, "Checkpoints"):
 // a plastic network (Izhikevich 2006 STDP, a V_m report, weight snapshots) stopped by SIGTERM,
 // SIGINT and SIGUSR1 at random moments and resumed with other thread and partition counts ends
 // with a file equal, dataset by dataset and attribute by attribute, bit for bit, to that of an

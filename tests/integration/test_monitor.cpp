@@ -1,4 +1,4 @@
-// The live monitor (issue 8). In-process: the server fed by hand (status fields and rates,
+// The live monitor. In-process: the server fed by hand (status fields and rates,
 // the producer never waiting for a stalled server, bad requests, the stop token, timeouts,
 // the connection limit, an event-stream client that never reads, shutdown) and fed by a real
 // simulation. End to end, the glia executable with --monitor: status and stream against the

@@ -205,21 +205,6 @@ TEST_F(reservoir_cli, broken_protocol_blocks_give_located_errors_and_no_output) 
     EXPECT_THAT(v.out, HasSubstr("ok (two_phase protocol on 3 populations, 1000 neurons"));
 }
 
-// Regression (found while measuring NALSM8000): --set of a key under a section the file leaves
-// out (dataset.limit) was an internal error, exit 2. Now: a located message, exit 1, and the
-// section can be given whole.
-TEST_F(reservoir_cli, set_under_a_section_the_file_leaves_out) {
-    const std::string cfg = std::string(GLIA_SOURCE_DIR) + "/configs/nalsm8000_fashion.yaml";
-    const cli_result bad = run_glia("validate " + cfg + " --set protocol.dataset.limit.train=600");
-    EXPECT_EQ(bad.code, 1) << bad.out;
-    EXPECT_THAT(bad.out, HasSubstr("'protocol.dataset.limit' is not in the file"));
-    const cli_result r = run_glia("validate " + cfg +
-                                  " --set 'protocol.dataset.limit={train: 600}' "
-                                  "--set readout.softmax.patience=5");
-    EXPECT_EQ(r.code, 0) << r.out;
-    EXPECT_THAT(r.out, HasSubstr("8784 neurons"));
-}
-
 TEST_F(reservoir_cli, ctrl_c_leaves_a_readable_file_with_the_finished_blocks) {
     const std::string out = path("interrupted.h5");
     const std::string log = path("log.txt");
@@ -303,7 +288,7 @@ int interrupt(pid_t pid, int signal) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// Issue 7 for reservoir runs: interrupted in phase A (which a resume redoes: it takes seconds),
+// Protocol runs are resumable: interrupted in phase A (which a resume redoes: it takes seconds),
 // then in phase B (a resume keeps the samples in the file and computes the rest), then resumed
 // to the end with another thread count: every dataset the readouts use equals an uninterrupted
 // run's, and so do the metrics.

@@ -362,7 +362,7 @@ TEST_F(sweep_cli, sweep_needs_exactly_one_mode) {
     EXPECT_THAT(no_sweep.out, HasSubstr("plain.yaml has no 'sweep:' block (see docs/sweeps.md)"));
 }
 
-// Issue 7, "a job that is pre-empted or hits its time limit must lose nothing": a local sweep
+// A job that is pre-empted or hits its time limit loses nothing: a local sweep
 // stopped by SIGTERM while point 0 runs; that point writes a checkpoint, and the next
 // `glia sweep --local` continues it from there (point 1, never started, runs from its start).
 // The finished point has the spikes of an uninterrupted run, bit for bit; its stats.json gives

@@ -1263,7 +1263,7 @@ record:
             "(pA, nA, uA), got '1 nS'")));
 }
 
-// Astrocytes (issue 5): synapse: sic (weight defaults to NEST's 1, plain numbers) and the
+// Astrocytes: synapse: sic (weight defaults to NEST's 1, plain numbers) and the
 // tripartite block, with its defaults (p 1, random pools of the whole astrocyte population,
 // third_in/out weight 1, delays NaN = the projection's); record.spikes: all leaves out
 // populations that never spike.

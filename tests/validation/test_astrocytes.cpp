@@ -1,4 +1,4 @@
-// Astrocytes (issue 5): the Li-Rinzel astrocyte (astrocyte_lr_1994) against a fine reference
+// Astrocytes: the Li-Rinzel astrocyte (astrocyte_lr_1994) against a fine reference
 // integration, its SIC output, the graded (sic) coupling to neurons, tripartite connectivity
 // (NEST's third_factor_bernoulli_with_pool) and the determinism contract with astrocytes.
 
