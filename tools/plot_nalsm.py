@@ -34,8 +34,8 @@ def main():
         # Texts are attributes of /metrics, numbers scalar datasets.
         metrics = dict(m.attrs) if "metrics" in f else {}
         for k in m:
-            if isinstance(m[k], h5py.Dataset) and m[k].shape == ():
-                metrics[k] = float(m[k][()])
+            if isinstance(m[k], h5py.Dataset) and m[k].size == 1 and m[k].ndim <= 1:
+                metrics[k] = float(m[k][()].reshape(-1)[0]) if m[k].ndim else float(m[k][()])
         raster = None
         if "reservoir/rasters/sample" in f:
             s = f["reservoir/rasters/sample"][:]
