@@ -271,15 +271,15 @@ std::vector<projection_synapses> reservoir_file::completed_w_ini() const {
         projection_synapses p;
         p.name = name;
         // From the open file: 1-D datasets of this writer's own making.
-        auto read_vector = [&](const std::string& name, hid_t mem_type, auto& out) {
-            const std::string at = base + "/" + name;
+        auto read_vector = [&](const std::string& dataset, hid_t mem_type, auto& values) {
+            const std::string at = base + "/" + dataset;
             const handle d{
                 check_id(H5Dopen2(f, at.c_str(), H5P_DEFAULT), s_->path, "cannot open " + at),
                 H5Dclose};
             const handle space{H5Dget_space(d.get()), H5Sclose};
-            out.resize(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())));
-            if (!out.empty() && H5Dread(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                        out.data()) < 0) {
+            values.resize(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())));
+            if (!values.empty() && H5Dread(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                           values.data()) < 0) {
                 fail(s_->path, "cannot read " + at);
             }
         };
