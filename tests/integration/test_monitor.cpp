@@ -1435,6 +1435,51 @@ TEST_F(monitor_reservoir, status_follows_the_phases_and_ends_with_the_file_s_fig
     EXPECT_GE(last.get<double>("astrocytes.A"), 0);
 }
 
+// A timeseries protocol (configs/mc_izhikevich.yaml, 2,000 steps of 5 ms = 20,000 steps of
+// 0.5 ms) reports phase "series" with its steps advancing while the network runs, then
+// "readout"; the last message is complete at the last step with the file's state rate.
+TEST_F(monitor_cli, timeseries_runs_report_the_series_progress) {
+    const std::string out = path("mc.h5");
+    glia_process glia({"run", std::string(GLIA_SOURCE_DIR) + "/configs/mc_izhikevich.yaml", "-o",
+                       out, "--monitor", "127.0.0.1:0", "--threads", "1", "--no-progress",
+                       "--set", "protocol.task.steps=2000"},
+                      path("log"));
+    ASSERT_TRUE(glia.wait_for_monitor()) << glia.log();
+    auto stream = event_stream(glia.port);
+    while (glia.running()) {
+        stream->read_until([](const std::string&) { return false; }, 20ms);
+    }
+    EXPECT_TRUE(stream->closed_within(5s));
+    ASSERT_EQ(glia.wait(), 0) << glia.log();
+    std::vector<ptree> streamed;
+    for (const auto& e: events_in(stream->data())) {
+        streamed.push_back(parse_json(e).get_child("status"));
+    }
+    ASSERT_FALSE(streamed.empty());
+    const glia::step_t n_steps = 2000 * 10;
+    glia::step_t step = 0;
+    bool saw_series = false;
+    for (const auto& st: streamed) {
+        if (st.get<std::string>("reservoir") == "null") {
+            continue;
+        }
+        EXPECT_EQ(st.get<glia::step_t>("n_steps"), n_steps);
+        EXPECT_GE(st.get<glia::step_t>("step"), step);
+        step = st.get<glia::step_t>("step");
+        saw_series = saw_series || st.get<std::string>("reservoir.phase") == "series";
+    }
+    EXPECT_TRUE(saw_series) << glia.log();
+    const ptree& last = streamed.back();
+    EXPECT_EQ(last.get<std::string>("status"), "complete");
+    EXPECT_EQ(last.get<glia::step_t>("step"), n_steps);
+    EXPECT_EQ(last.get<std::string>("reservoir.phase"), "readout");
+    EXPECT_EQ(last.get<std::size_t>("reservoir.samples_done"), 1u);
+    const glia::io::reservoir_summary file = glia::io::read_reservoir_summary(out);
+    EXPECT_EQ(file.status, "complete");
+    EXPECT_NEAR(last.get<double>("reservoir.state_rate_hz"), file.metric("state_rate_hz"),
+                1e-9 * file.metric("state_rate_hz"));
+}
+
 // POST /stop with the token, during phase B: exit code 3 and a readable file holding the
 // finished blocks, as after Ctrl-C.
 TEST_F(monitor_reservoir, stop_ends_the_run_like_ctrl_c) {
