@@ -237,7 +237,8 @@ struct trial_runner::state {
     // What a recording reads, resolved once per run: recorded index of every gid (-1: none),
     // variables, modulators.
     struct plan {
-        std::vector<std::int32_t> index;  // per gid
+        std::vector<std::int32_t> index;         // per gid
+        std::vector<std::uint32_t> population;  // per gid: its population's position
         std::size_t width = 0;
         std::vector<neuron_id> gids;      // recorded neurons in feature order
         std::vector<std::string> variables;
@@ -247,6 +248,12 @@ struct trial_runner::state {
     plan make_plan(const trial_recording& rec) const {
         plan pl;
         pl.index.assign(net.n_neurons, -1);
+        pl.population.assign(net.n_neurons, 0);
+        for (std::size_t p = 0; p < net.populations.size(); ++p) {
+            const auto& pop = net.populations[p];
+            std::fill_n(pl.population.begin() + static_cast<std::ptrdiff_t>(pop.first_gid),
+                        pop.size, static_cast<std::uint32_t>(p));
+        }
         for (const auto& name: rec.populations) {
             const population_rt* pop = nullptr;
             for (const auto& p: net.populations) {
@@ -306,8 +313,14 @@ struct trial_runner::state {
         out.raster_step.clear();
         out.raster_index.clear();
         out.population_spikes.assign(net.populations.size(), 0);
-        out.levels.assign(pl.modulators.size(), {});
-        std::vector<std::uint32_t> pop_of;  // population of a recorded spike's gid
+        // The per-step rows are reserved here, outside the step loop (and the vectors keep
+        // their capacity from one trial to the next).
+        out.levels.resize(pl.modulators.size());
+        for (std::size_t m = 0; m < pl.modulators.size(); ++m) {
+            out.levels[m].clear();
+            out.levels[m].reserve(static_cast<std::size_t>(T) *
+                                  w.modulators[pl.modulators[m]]->history().n_regions);
+        }
         for (step_t k = 0; k < T; ++k) {
             const auto spikes = step(w);
             for (const spike_event& e: spikes) {
@@ -315,13 +328,7 @@ struct trial_runner::state {
                 if (time >= T) {
                     continue;  // at the end of the trial: the next interval's
                 }
-                for (std::size_t p = 0; p < net.populations.size(); ++p) {
-                    const auto& pop = net.populations[p];
-                    if (e.gid >= pop.first_gid && e.gid < pop.first_gid + pop.size) {
-                        ++out.population_spikes[p];
-                        break;
-                    }
-                }
+                ++out.population_spikes[pl.population[e.gid]];
                 const std::int32_t i = pl.index[e.gid];
                 if (i < 0) {
                     continue;

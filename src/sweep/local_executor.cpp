@@ -85,21 +85,18 @@ local_result run_local(const sweep_plan& plan, const local_options& options, spd
         }
         // The child decides (and says so in its glia.log: "resuming point K from ..." or why
         // not); this is only what the sweep expects of it.
-        const bool resumable =
-            state.checkpoint &&
-            (state.status == point_status::interrupted ||
-             state.status == point_status::running_or_killed) &&
+        const bool stopped = state.status == point_status::interrupted ||
+                             state.status == point_status::running_or_killed;
+        const bool same_config =
             state.info && (config_of(p.index).empty() || state.info->config == config_of(p.index));
+        const bool resumable = state.checkpoint && stopped && same_config;
         // A two_phase point keeps its finished samples in its output instead of a checkpoint.
-        const bool protocol_file = state.status != point_status::missing &&
-                                   state.info && (config_of(p.index).empty() ||
-                                                  state.info->config == config_of(p.index)) &&
-                                   io::is_reservoir_file(p.output.string());
+        const bool continues_output =
+            stopped && same_config && io::is_reservoir_file(p.output.string());
         if (resumable) {
             log.info("point {}: output {} is {}; continuing it from its checkpoint", p.index,
                      p.output.string(), to_string(state.status));
-        } else if (protocol_file && (state.status == point_status::interrupted ||
-                                     state.status == point_status::running_or_killed)) {
+        } else if (continues_output) {
             log.info("point {}: output {} is {}; running it again (a two_phase run continues "
                      "from the samples in its output)",
                      p.index, p.output.string(), to_string(state.status));
