@@ -4,6 +4,7 @@
 // the test target.
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -20,6 +21,24 @@ struct cli_result {
     int code = -1;
     std::string out;  // stdout and stderr together
 };
+
+inline constexpr const char* fashion_dir = "/usr/share/datasets/fashion-mnist";
+
+// Empty when Fashion-MNIST (Debian's dataset-fashion-mnist) is installed; else why a test that
+// needs it cannot run. Missing data is also a failure when GLIA_REQUIRE_DATA=1 (CI):
+//   if (const auto why = missing_fashion_mnist(); !why.empty()) GTEST_SKIP() << why;
+inline std::string missing_fashion_mnist() {
+    if (std::filesystem::exists(std::filesystem::path(fashion_dir) /
+                                "train-images-idx3-ubyte.gz")) {
+        return {};
+    }
+    const char* v = std::getenv("GLIA_REQUIRE_DATA");
+    if (v != nullptr && std::string(v) == "1") {
+        ADD_FAILURE() << "GLIA_REQUIRE_DATA=1 but Fashion-MNIST is not at " << fashion_dir
+                      << " (Debian package dataset-fashion-mnist)";
+    }
+    return std::string("Fashion-MNIST is not installed at ") + fashion_dir;
+}
 
 // Runs `command` with sh; returns its exit code and output.
 inline cli_result run_shell(const std::string& command) {

@@ -36,6 +36,7 @@
 #include <glia/error.hpp>
 #include <glia/simulation.hpp>
 
+#include "cli_harness.hpp"
 #include "io/config_yaml.hpp"
 #include "io/hdf5_reader.hpp"
 #include "io/reservoir_output.hpp"
@@ -1310,19 +1311,13 @@ TEST_F(monitor_cli, browser_page_draws_the_astrocyte_trace_when_published) {
 
 namespace {
 
-constexpr const char* fashion_dir = "/usr/share/datasets/fashion-mnist";
 
 // As test_reservoir_cli.cpp: skipped without Fashion-MNIST, a failure with GLIA_REQUIRE_DATA=1.
 class monitor_reservoir: public monitor_cli {
 protected:
     void SetUp() override {
-        if (!fs::exists(fs::path(fashion_dir) / "train-images-idx3-ubyte.gz")) {
-            const char* v = std::getenv("GLIA_REQUIRE_DATA");
-            if (v != nullptr && std::string(v) == "1") {
-                FAIL() << "GLIA_REQUIRE_DATA=1 but Fashion-MNIST is not at " << fashion_dir
-                       << " (Debian package dataset-fashion-mnist)";
-            }
-            GTEST_SKIP() << "Fashion-MNIST is not installed at " << fashion_dir;
+        if (const std::string why = glia::test::missing_fashion_mnist(); !why.empty()) {
+            GTEST_SKIP() << why;
         }
         monitor_cli::SetUp();
     }

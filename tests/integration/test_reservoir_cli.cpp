@@ -31,25 +31,14 @@ using testing::HasSubstr;
 
 namespace {
 
-constexpr const char* fashion_dir = "/usr/share/datasets/fashion-mnist";
-
 using glia::test::cli_result;
 using glia::test::run_glia;
-
-bool data_required() {
-    const char* v = std::getenv("GLIA_REQUIRE_DATA");
-    return v != nullptr && std::string(v) == "1";
-}
 
 class reservoir_cli: public testing::Test {
 protected:
     void SetUp() override {
-        if (!fs::exists(fs::path(fashion_dir) / "train-images-idx3-ubyte.gz")) {
-            if (data_required()) {
-                FAIL() << "GLIA_REQUIRE_DATA=1 but Fashion-MNIST is not at " << fashion_dir
-                       << " (Debian package dataset-fashion-mnist)";
-            }
-            GTEST_SKIP() << "Fashion-MNIST is not installed at " << fashion_dir;
+        if (const std::string why = glia::test::missing_fashion_mnist(); !why.empty()) {
+            GTEST_SKIP() << why;
         }
         const auto* info = testing::UnitTest::GetInstance()->current_test_info();
         dir_ = fs::temp_directory_path() /

@@ -1,10 +1,8 @@
 #pragma once
-// What the regression tests share: the glia executable (cli_harness.hpp), the Fashion-MNIST
-// guard of the protocol tests (skipped without Debian's dataset-fashion-mnist unless
-// GLIA_REQUIRE_DATA=1), and reading a float dataset of an output file.
+// What the regression tests share beyond cli_harness.hpp (the glia executable, scratch
+// directories, the Fashion-MNIST guard): reading a float dataset of an output file.
 
-#include <cstdlib>
-#include <filesystem>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -14,22 +12,6 @@
 #include "cli_harness.hpp"
 
 namespace glia::test {
-
-inline constexpr const char* fashion_dir = "/usr/share/datasets/fashion-mnist";
-
-// Empty when Fashion-MNIST is installed; else why the test cannot run. A missing dataset is a
-// failure when GLIA_REQUIRE_DATA=1.
-inline std::string missing_fashion_mnist() {
-    if (std::filesystem::exists(std::filesystem::path(fashion_dir) /
-                                "train-images-idx3-ubyte.gz")) {
-        return {};
-    }
-    const char* v = std::getenv("GLIA_REQUIRE_DATA");
-    if (v != nullptr && std::string(v) == "1") {
-        ADD_FAILURE() << "GLIA_REQUIRE_DATA=1 but Fashion-MNIST is not at " << fashion_dir;
-    }
-    return std::string("Fashion-MNIST is not installed at ") + fashion_dir;
-}
 
 struct float_dataset {
     std::vector<hsize_t> dims;
