@@ -12,6 +12,7 @@
 #include <glia/rng.hpp>
 
 #include "reservoir/metrics.hpp"
+#include "reservoir/softmax_kernels.hpp"
 
 namespace glia::reservoir {
 
@@ -71,32 +72,7 @@ std::uint8_t arg_max(const Eigen::Ref<const Eigen::RowVectorXd>& row) {
     return static_cast<std::uint8_t>(best);
 }
 
-// Rows `rows` of x, L1-normalised, into out (count x d); returns the largest element.
-double gather_l1(feature_view x, std::span<const std::size_t> rows,
-                 Eigen::Ref<Eigen::MatrixXd> out) {
-    const std::size_t d = x.n_cols();
-    double largest = 0;
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-        const float* src = x.data() + rows[r] * d;
-        double l1 = 0;
-        for (std::size_t j = 0; j < d; ++j) {
-            l1 += std::abs(static_cast<double>(src[j]));
-        }
-        const auto rr = static_cast<index>(r);
-        if (l1 == 0) {  // a sample without spikes: stays zero (NALSM: NaN)
-            out.row(rr).setZero();
-            continue;
-        }
-        for (std::size_t j = 0; j < d; ++j) {
-            const double v = static_cast<double>(src[j]) / l1;
-            out(rr, static_cast<index>(j)) = v;
-            largest = std::max(largest, v);
-        }
-    }
-    return largest;
-}
-
-// The same on an already gathered matrix.
+// Each row divided by its L1 norm (rows without spikes stay zero); returns the largest element.
 double normalize_rows_l1(Eigen::Ref<Eigen::MatrixXd> m) {
     double largest = 0;
     for (index r = 0; r < m.rows(); ++r) {
@@ -272,12 +248,74 @@ void adadelta_step(Eigen::Ref<Eigen::MatrixXd> var, const Eigen::Ref<const Eigen
     accum_update = rho * accum_update + (1 - rho) * update.square().matrix();
 }
 
-std::vector<std::uint8_t> softmax_predict(feature_view x, const Eigen::MatrixXd& W,
-                                          const Eigen::VectorXd& b, std::size_t batch_size) {
-    if (batch_size == 0) {
-        throw error("softmax readout: batch_size must be > 0");
+namespace {
+
+// What the softmax readout needs of each row for NALSM's normalisation: its L1 norm and its
+// largest element after division by it (0 for a row without spikes, which stays zero).
+struct row_norms {
+    std::vector<double> l1, peak;
+};
+
+row_norms norms_of(feature_view x) {
+    const std::size_t n = x.n_rows(), d = x.n_cols();
+    row_norms out;
+    out.l1.assign(n, 0.0);
+    out.peak.assign(n, 0.0);
+    oneapi::tbb::parallel_for(std::size_t{0}, n, [&](std::size_t r) {
+        const float* src = x.data() + r * d;
+        double l1 = 0;
+        float top = d > 0 ? src[0] : 0.0F;
+        for (std::size_t j = 0; j < d; ++j) {
+            l1 += std::abs(static_cast<double>(src[j]));
+            top = std::max(top, src[j]);
+        }
+        out.l1[r] = l1;
+        out.peak[r] = l1 == 0 ? 0.0 : static_cast<double>(top) / l1;  // max_j (x_j / l1)
+    });
+    return out;
+}
+
+// The largest normalised element of a batch (NALSM divides the batch by it; <= 0: kept).
+double batch_peak(const row_norms& norms, std::span<const std::size_t> rows) {
+    double largest = 0;
+    for (std::size_t r: rows) {
+        largest = std::max(largest, norms.peak[r]);
     }
-    const std::size_t n = x.n_rows();
+    return largest;
+}
+
+// Rows `rows` of x in place, and the factor that normalises each (1 / (l1 largest); 0 for a
+// row without spikes, which stays zero). The kernels multiply raw rows; the factor is applied
+// to their results (logits) and inputs (dL/dz), which is the same product.
+void row_pointers(feature_view x, const row_norms& norms, std::span<const std::size_t> rows,
+                  double largest, const float** ptr, double* scale) {
+    const std::size_t d = x.n_cols();
+    for (std::size_t q = 0; q < rows.size(); ++q) {
+        const std::size_t r = rows[q];
+        const double l1 = norms.l1[r];
+        ptr[q] = x.data() + r * d;
+        scale[q] = l1 == 0 ? 0.0 : largest > 0 ? 1.0 / (l1 * largest) : 1.0 / l1;
+    }
+}
+
+// The weights in the kernels' layout: float, classes padded to the stride.
+void to_kernel_weights(const Eigen::MatrixXd& W, std::size_t stride, std::vector<float>& out) {
+    const auto d = static_cast<std::size_t>(W.rows());
+    out.assign(d * stride, 0.0F);
+    for (std::size_t j = 0; j < d; ++j) {
+        for (index c = 0; c < W.cols(); ++c) {
+            out[j * stride + static_cast<std::size_t>(c)] =
+                static_cast<float>(W(static_cast<index>(j), c));
+        }
+    }
+}
+
+// Predictions in consecutive batches of batch_size rows, each normalised on its own.
+std::vector<std::uint8_t> predict_batches(feature_view x, const row_norms& norms,
+                                          const std::vector<float>& wf, std::size_t stride,
+                                          const Eigen::VectorXd& b, std::size_t batch_size) {
+    const std::size_t n = x.n_rows(), d = x.n_cols();
+    const auto C = static_cast<std::size_t>(b.size());
     std::vector<std::uint8_t> out(n);
     const std::size_t n_batches = (n + batch_size - 1) / batch_size;
     oneapi::tbb::parallel_for(std::size_t{0}, n_batches, [&](std::size_t k) {
@@ -285,18 +323,93 @@ std::vector<std::uint8_t> softmax_predict(feature_view x, const Eigen::MatrixXd&
         const std::size_t count = std::min(batch_size, n - first);
         std::vector<std::size_t> rows(count);
         std::iota(rows.begin(), rows.end(), first);
-        Eigen::MatrixXd xb(static_cast<index>(count), static_cast<index>(x.n_cols()));
-        const double largest = gather_l1(x, rows, xb);
-        if (largest > 0) {
-            xb /= largest;
-        }
-        Eigen::MatrixXd z = xb * W;
-        z.rowwise() += b.transpose();
+        const double largest = batch_peak(norms, rows);
+        std::vector<const float*> ptr(count);
+        std::vector<double> scale(count);
+        std::vector<float> z(count * stride);
+        row_pointers(x, norms, rows, largest, ptr.data(), scale.data());
+        kernels::logits(ptr.data(), count, d, wf.data(), stride, z.data());
         for (std::size_t r = 0; r < count; ++r) {
-            out[first + r] = arg_max(z.row(static_cast<index>(r)));
+            std::size_t best = 0;
+            double best_z = 0;
+            for (std::size_t c = 0; c < C; ++c) {
+                const double zc = static_cast<double>(z[r * stride + c]) * scale[r] +
+                                  b[static_cast<index>(c)];
+                if (c == 0 || zc > best_z) {  // the first maximum, as tf.argmax / np.argmax
+                    best = c;
+                    best_z = zc;
+                }
+            }
+            out[first + r] = static_cast<std::uint8_t>(best);
         }
     });
     return out;
+}
+
+// One chunk of a training batch: its normalised rows, logits, dL/dz and weight gradient.
+struct chunk_work {
+    std::vector<const float*> x;
+    std::vector<double> scale;
+    std::vector<float> z, dz, g;
+    std::vector<double> db;
+    double cross_entropy = 0;
+};
+
+void chunk_step(feature_view x, const row_norms& norms, std::span<const std::size_t> rows,
+                std::span<const std::uint8_t> labels, double largest, const std::vector<float>& wf,
+                std::size_t stride, const Eigen::VectorXd& b, const soft_targets& q,
+                double n_batch, chunk_work& w) {
+    const std::size_t rn = rows.size(), d = x.n_cols();
+    const auto C = static_cast<std::size_t>(b.size());
+    w.x.resize(rn);
+    w.scale.resize(rn);
+    w.z.resize(rn * stride);
+    w.dz.assign(rn * stride, 0.0F);
+    w.g.resize(d * stride);
+    w.db.assign(C, 0.0);
+    w.cross_entropy = 0;
+    row_pointers(x, norms, rows, largest, w.x.data(), w.scale.data());
+    kernels::logits(w.x.data(), rn, d, wf.data(), stride, w.z.data());
+    std::vector<double> zr(C);
+    for (std::size_t r = 0; r < rn; ++r) {
+        double zmax = -std::numeric_limits<double>::infinity();
+        for (std::size_t c = 0; c < C; ++c) {
+            zr[c] = static_cast<double>(w.z[r * stride + c]) * w.scale[r] +
+                    b[static_cast<index>(c)];
+            zmax = std::max(zmax, zr[c]);
+        }
+        double sum = 0;
+        for (std::size_t c = 0; c < C; ++c) {
+            sum += std::exp(zr[c] - zmax);
+        }
+        const double log_sum = zmax + std::log(sum);
+        const std::size_t truth = labels[rows[r]];
+        for (std::size_t c = 0; c < C; ++c) {
+            const double log_p = zr[c] - log_sum;
+            const double target = c == truth ? q.q_true : q.q_other;
+            w.cross_entropy -= target * log_p;
+            const double grad = (std::exp(log_p) - target) / n_batch;  // dL/dz
+            w.dz[r * stride + c] = static_cast<float>(grad * w.scale[r]);  // onto the raw row
+            w.db[c] += grad;
+        }
+    }
+    kernels::weight_gradient(w.x.data(), rn, d, w.dz.data(), stride, w.g.data());
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> softmax_predict(feature_view x, const Eigen::MatrixXd& W,
+                                          const Eigen::VectorXd& b, std::size_t batch_size) {
+    if (batch_size == 0) {
+        throw error("softmax readout: batch_size must be > 0");
+    }
+    if (x.n_cols() != static_cast<std::size_t>(W.rows()) || W.cols() != b.size()) {
+        throw internal_error("softmax_predict: inconsistent shapes");
+    }
+    const std::size_t stride = kernels::class_stride(static_cast<std::size_t>(W.cols()));
+    std::vector<float> wf;
+    to_kernel_weights(W, stride, wf);
+    return predict_batches(x, norms_of(x), wf, stride, b, batch_size);
 }
 
 softmax_result train_softmax_readout(const labelled_features& train,
@@ -330,20 +443,29 @@ softmax_result train_softmax_readout(const labelled_features& train,
     const auto C = static_cast<index>(n_classes);
     const std::size_t n = train.x.n_rows();
     const soft_targets q = nalsm_soft_targets(n_classes);
+    const std::size_t stride = kernels::class_stride(n_classes);
+    const row_norms train_norms = norms_of(train.x);
+    const row_norms validation_norms = norms_of(validation.x);
+    const row_norms test_norms = norms_of(test.x);
 
     Eigen::MatrixXd W = Eigen::MatrixXd::Zero(d, C);
     Eigen::VectorXd b = Eigen::VectorXd::Zero(C);
     Eigen::MatrixXd acc_W = Eigen::MatrixXd::Zero(d, C), acc_update_W = acc_W;
     Eigen::VectorXd acc_b = Eigen::VectorXd::Zero(C), acc_update_b = acc_b;
+    Eigen::MatrixXd dW(d, C);
+    Eigen::VectorXd db(C);
+    std::vector<float> wf;
+    to_kernel_weights(W, stride, wf);
 
     softmax_result out;
     out.validation_accuracy = -1;
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::vector<std::uint8_t> batch_labels;
-    std::vector<chunk_partial> parts;
-    Eigen::MatrixXd xb;
+    std::vector<chunk_work> work;
     const std::uint64_t key = stream_key(p.seed, stream::reservoir);
+    const auto predict = [&](const labelled_features& set, const row_norms& norms) {
+        return predict_batches(set.x, norms, wf, stride, b, p.batch_size);
+    };
 
     for (std::size_t epoch = 1; epoch <= p.max_epochs; ++epoch) {
         if (p.shuffle) {
@@ -359,40 +481,45 @@ softmax_result train_softmax_readout(const labelled_features& train,
         for (std::size_t first = 0; first < n; first += p.batch_size) {
             const std::size_t count = std::min(p.batch_size, n - first);
             const std::span<const std::size_t> rows(order.data() + first, count);
-            xb.resize(static_cast<index>(count), d);
-            batch_labels.resize(count);
-            // Gather + L1 per fixed chunk of rows; the batch maximum is exact in any order.
+            const double largest = batch_peak(train_norms, rows);
+            // Fixed chunks of rows, their partial sums added in chunk order.
             const std::size_t n_chunks = (count + gradient_chunk - 1) / gradient_chunk;
-            std::vector<double> chunk_max(n_chunks, 0.0);
+            work.resize(std::max(work.size(), n_chunks));
             oneapi::tbb::parallel_for(std::size_t{0}, n_chunks, [&](std::size_t c) {
                 const std::size_t r0 = c * gradient_chunk;
                 const std::size_t rn = std::min(gradient_chunk, count - r0);
-                chunk_max[c] =
-                    gather_l1(train.x, rows.subspan(r0, rn),
-                              xb.middleRows(static_cast<index>(r0), static_cast<index>(rn)));
+                chunk_step(train.x, train_norms, rows.subspan(r0, rn), train.labels, largest, wf,
+                           stride, b, q, static_cast<double>(count), work[c]);
             });
-            const double largest = *std::max_element(chunk_max.begin(), chunk_max.end());
-            if (largest > 0) {
-                xb /= largest;
+            dW = p.l2_beta * W;
+            db.setZero();
+            double cross_entropy = 0;
+            for (std::size_t c = 0; c < n_chunks; ++c) {
+                const chunk_work& w = work[c];
+                for (index j = 0; j < d; ++j) {
+                    const float* gj = w.g.data() + static_cast<std::size_t>(j) * stride;
+                    for (index k = 0; k < C; ++k) {
+                        dW(j, k) += static_cast<double>(gj[k]);
+                    }
+                }
+                for (index k = 0; k < C; ++k) {
+                    db[k] += w.db[static_cast<std::size_t>(k)];
+                }
+                cross_entropy += w.cross_entropy;
             }
-            for (std::size_t r = 0; r < count; ++r) {
-                batch_labels[r] = train.labels[rows[r]];
-            }
-            const loss_gradient g =
-                batch_loss_gradient(xb, batch_labels, W, b, p.l2_beta, q, parts);
-            loss_sum += g.loss;
+            loss_sum +=
+                cross_entropy / static_cast<double>(count) + 0.5 * p.l2_beta * W.squaredNorm();
             ++n_batches;
-            adadelta_step(W, g.dW, acc_W, acc_update_W, p.learning_rate, p.rho, p.epsilon);
-            adadelta_step(b, g.db, acc_b, acc_update_b, p.learning_rate, p.rho, p.epsilon);
+            adadelta_step(W, dW, acc_W, acc_update_W, p.learning_rate, p.rho, p.epsilon);
+            adadelta_step(b, db, acc_b, acc_update_b, p.learning_rate, p.rho, p.epsilon);
+            to_kernel_weights(W, stride, wf);
         }
 
-        const double train_acc =
-            p.record_train_curve
-                ? accuracy(softmax_predict(train.x, W, b, p.batch_size), train.labels)
-                : std::numeric_limits<double>::quiet_NaN();
-        const double val_acc =
-            accuracy(softmax_predict(validation.x, W, b, p.batch_size), validation.labels);
-        std::vector<std::uint8_t> test_pred = softmax_predict(test.x, W, b, p.batch_size);
+        const double train_acc = p.record_train_curve
+                                     ? accuracy(predict(train, train_norms), train.labels)
+                                     : std::numeric_limits<double>::quiet_NaN();
+        const double val_acc = accuracy(predict(validation, validation_norms), validation.labels);
+        std::vector<std::uint8_t> test_pred = predict(test, test_norms);
         const double test_acc = accuracy(test_pred, test.labels);
         if (p.record_train_curve) {
             out.train_curve.push_back(train_acc);
@@ -420,8 +547,10 @@ softmax_result train_softmax_readout(const labelled_features& train,
         }
     }
     if (!p.record_train_curve) {
+        to_kernel_weights(out.W, stride, wf);
         out.train_accuracy =
-            accuracy(softmax_predict(train.x, out.W, out.b, p.batch_size), train.labels);
+            accuracy(predict_batches(train.x, train_norms, wf, stride, out.b, p.batch_size),
+                     train.labels);
     }
     return out;
 }

@@ -8,7 +8,10 @@
 //                      a linear layer with bias, both initialised to zero; softmax cross-entropy
 //                      against the soft targets softmax(t) (t = +1 for the true class, -1 for the
 //                      others) plus beta * ||W||^2 / 2; TF1 Adadelta; the reported number is the
-//                      test accuracy at the epoch of best validation accuracy.
+//                      test accuracy at the epoch of best validation accuracy. Its two matrix
+//                      products (logits, weight gradient) run in single precision, as NALSM's
+//                      float32, on the raw feature rows with the normalisation applied to their
+//                      results (softmax_kernels.hpp); the rest is double.
 //
 // Both are deterministic for given inputs and seed, for any number of oneTBB threads: parallel
 // work is split into fixed chunks whose partial sums are added in chunk order. They run in the
