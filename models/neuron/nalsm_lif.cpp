@@ -43,12 +43,12 @@ public:
         v_th_ = p.scalar(V_th);
         v_reset_ = p.scalar(V_reset);
         bias_ = dt * p.scalar(I_bias);
-        t_ref_ = steps_of(p.scalar(t_ref), dt, "t_ref");
+        t_ref_ = static_cast<double>(steps_of(p.scalar(t_ref), dt, "t_ref"));
         const std::size_t n = args.count;
         v_.resize(n);
         i_.resize(n);
-        ref_.assign(n, 0);
-        spiking_.assign(n, 0);
+        ref_.assign(n, 0.0);
+        spiking_.assign(n, 0.0);
         for (std::size_t k = 0; k < n; ++k) {
             const std::size_t g = args.first + k;
             v_[k] = args.initial.has(V_m) ? args.initial.at(V_m, g) : 0.0;
@@ -58,29 +58,31 @@ public:
 
     void advance(step_t, std::span<const double> input, std::span<const double>,
                  std::vector<std::uint32_t>& spiked) override {
-        // Branch-free over the neurons (the compiler vectorises it), then the spikes collected.
+        // Branch-free over the neurons, in doubles only (the compiler vectorises it: the file is
+        // built with -fno-trapping-math, which changes no value), then the spikes collected.
         const std::size_t n = v_.size();
-        const double* in = input.data();
-        double* v = v_.data();
-        double* cur = i_.data();
-        std::int32_t* ref = ref_.data();
-        std::uint8_t* spk = spiking_.data();
+        const double* __restrict in = input.data();
+        double* __restrict v = v_.data();
+        double* __restrict cur = i_.data();
+        double* __restrict ref = ref_.data();
+        double* __restrict spk = spiking_.data();
         const double v_reset = v_reset_, gain = syn_gain_, bias = bias_, leak = leak_;
-        const double decay = decay_, v_th = v_th_;
-        const std::int32_t t_ref = t_ref_;
+        const double decay = decay_, v_th = v_th_, t_ref = t_ref_;
         for (std::size_t k = 0; k < n; ++k) {
-            const bool was = spk[k] != 0;
-            double vk = was ? v_reset : v[k];
+            const double s0 = spk[k];
+            const double v0 = v[k], r0 = ref[k];
+            double vk = s0 != 0.0 ? v_reset : v0;
             const double c = cur[k] + in[2 * k + syn];
             vk += gain * c + in[2 * k + direct] + bias - vk * leak;
             cur[k] = c * decay;
-            const std::int32_t r = was ? t_ref : ref[k] - 1;
+            const double r = s0 != 0.0 ? t_ref : r0 - 1.0;
             v[k] = vk;
             ref[k] = r;
-            spk[k] = static_cast<std::uint8_t>(vk >= v_th && r <= 0);
+            const double fire = vk >= v_th ? 1.0 : 0.0;
+            spk[k] = r <= 0.0 ? fire : 0.0;
         }
         for (std::size_t k = 0; k < n; ++k) {
-            if (spk[k] != 0) {
+            if (spk[k] != 0.0) {
                 spiked.push_back(static_cast<std::uint32_t>(k));
             }
         }
@@ -111,28 +113,34 @@ public:
     void save_state(step_t, state_columns& out) const override {
         out.put("V_m", v_);
         out.put("I_syn", i_);
-        out.put("refractory", std::span<const std::int32_t>(ref_));
-        std::vector<std::int32_t> s(spiking_.begin(), spiking_.end());
+        std::vector<std::int32_t> r(ref_.size()), s(spiking_.size());
+        for (std::size_t k = 0; k < r.size(); ++k) {
+            r[k] = static_cast<std::int32_t>(ref_[k]);
+            s[k] = spiking_[k] != 0.0 ? 1 : 0;
+        }
+        out.put("refractory", std::span<const std::int32_t>(r));
         out.put("spiking", std::span<const std::int32_t>(s));
     }
     void load_state(step_t, const state_columns& in) override {
         in.get("V_m", v_);
         in.get("I_syn", i_);
-        in.get("refractory", std::span<std::int32_t>(ref_));
-        std::vector<std::int32_t> s(spiking_.size());
+        std::vector<std::int32_t> r(ref_.size()), s(spiking_.size());
+        in.get("refractory", std::span<std::int32_t>(r));
         in.get("spiking", std::span<std::int32_t>(s));
         for (std::size_t k = 0; k < s.size(); ++k) {
-            spiking_[k] = static_cast<std::uint8_t>(s[k] != 0);
+            ref_[k] = static_cast<double>(r[k]);
+            spiking_[k] = s[k] != 0 ? 1.0 : 0.0;
         }
     }
 
 private:
     double leak_, syn_gain_, decay_, v_th_, v_reset_, bias_;
-    std::int32_t t_ref_;
+    double t_ref_;  // [steps]
     std::vector<double> v_;             // membrane potential
     std::vector<double> i_;             // synaptic kernel sum (NALSM's sum_j w_ij e^(-s_ij/tau_u))
-    std::vector<std::int32_t> ref_;     // refractory counter [steps]: may spike when <= 0
-    std::vector<std::uint8_t> spiking_; // spiked at the end of the previous step
+    // Counter and flag as doubles, so that the step's loop is in one type.
+    std::vector<double> ref_;      // refractory counter [steps]: may spike when <= 0
+    std::vector<double> spiking_;  // 1 if spiked at the end of the previous step, else 0
 };
 
 void validate(const value_table& p, std::size_t) {
