@@ -17,6 +17,7 @@
 #include <glia/error.hpp>
 
 #include "io/config_yaml_detail.hpp"
+#include "io/yaml_document.hpp"
 
 namespace glia::io {
 namespace config_yaml_detail {
@@ -124,16 +125,7 @@ using std::string;
 
 experiment_spec parse(const string& text, const string& name, const std::vector<string>& overrides,
                       const model_registry& models) {
-    YAML::Node root;
-    try {
-        root = YAML::Load(text);
-    }
-    catch (const YAML::Exception& e) {
-        if (e.mark.is_null()) {
-            throw error(name + ": " + e.msg);
-        }
-        throw config_error(name, e.mark.line + 1, e.mark.column + 1, e.msg);
-    }
+    YAML::Node root = load_yaml_document(text, {name, false, ""});
     loader l(name, models);
     for (const auto& o: overrides) {
         l.apply_override(root, o);

@@ -14,6 +14,7 @@
 #include <glia/error.hpp>
 
 #include "io/config_yaml_detail.hpp"
+#include "io/yaml_document.hpp"
 
 namespace glia::io::config_yaml_detail {
 namespace {
@@ -208,13 +209,7 @@ void loader::apply_override(YAML::Node& root, const string& text) {
                         "' is not a key path (keys separated by '.', e.g. simulation.dt)");
         }
     }
-    YAML::Node value;
-    try {
-        value = YAML::Load(value_text);
-    }
-    catch (const YAML::Exception& e) {
-        throw error("--set " + label + ": the value is not valid YAML: " + e.msg);
-    }
+    YAML::Node value = load_yaml_document(value_text, {label, true, path});
     if (!root.IsMap()) {
         throw error("--set " + label + ": '" + keys.front() + "' is not in the file");
     }
@@ -342,8 +337,12 @@ yaml_map loader::as_map(const YAML::Node& n, const string& path) const {
             fail(it->first, "keys " + m.in() + " must be names, got " + shown(it->first));
         }
         const string& key = it->first.Scalar();
-        if (m.find(key) != nullptr) {
-            fail(it->first, "duplicate key '" + key + "' " + m.in());
+        if (const entry* e = m.find(key)) {
+            const YAML::Mark first = mark_of(e->key_node);
+            fail(it->first, "duplicate key '" + key + "' " + m.in() +
+                                (first.is_null() ? string()
+                                                 : fmt::format(" (first at line {}, column {})",
+                                                               first.line + 1, first.column + 1)));
         }
         m.entries.push_back({key, it->first, it->second});
     }

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -20,6 +22,7 @@
 
 #include "io/config_yaml.hpp"
 #include "io/units.hpp"
+#include "io/yaml_document.hpp"
 
 namespace glia::sweep {
 namespace {
@@ -186,14 +189,15 @@ std::vector<std::pair<string, YAML::Node>> block_reader::entries(const YAML::Nod
         fail(map, path + " must be a map, got " + shown(map));
     }
     std::vector<std::pair<string, YAML::Node>> out;
-    std::set<string> keys;
+    std::map<string, YAML::Mark> keys;
     for (auto it = map.begin(); it != map.end(); ++it) {
         if (!it->first.IsScalar()) {
             fail(it->first, "keys in '" + path + "' must be names, got " + shown(it->first));
         }
         const string& key = it->first.Scalar();
-        if (!keys.insert(key).second) {
-            fail(it->first, "duplicate key '" + key + "' in '" + path + "'");
+        if (const auto [at, inserted] = keys.emplace(key, it->first.Mark()); !inserted) {
+            fail(it->first, fmt::format("duplicate key '{}' in '{}' (first at line {}, column {})",
+                                        key, path, at->second.line + 1, at->second.column + 1));
         }
         out.emplace_back(key, it->first);
     }
@@ -623,16 +627,7 @@ sweep_plan block_reader::read(const YAML::Node& sweep_key, const YAML::Node& blo
 }
 
 sweep_plan parse(const string& text, const string& name, const model_registry& models) {
-    YAML::Node root;
-    try {
-        root = YAML::Load(text);
-    }
-    catch (const YAML::Exception& e) {
-        if (e.mark.is_null()) {
-            throw error(name + ": " + e.msg);
-        }
-        throw config_error(name, e.mark.line + 1, e.mark.column + 1, e.msg);
-    }
+    const YAML::Node root = io::load_yaml_document(text, {name, false, ""});
     // The experiment itself first: a sweep over a broken file would fail at every point.
     const experiment_spec base = io::parse_experiment(text, name, {}, models);
     YAML::Node key;  // the loader has checked: the top level is a map with names for keys
