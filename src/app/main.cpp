@@ -43,6 +43,7 @@
 #include "app/run_metrics.hpp"
 #include "io/config_yaml.hpp"
 #include "io/hdf5_writer.hpp"
+#include "io/input_file.hpp"
 #include "io/inspect.hpp"
 #include "io/network_metrics.hpp"
 #include "io/reservoir_output.hpp"
@@ -477,6 +478,7 @@ int main(int argc, char** argv) {
             return cmd_validate(file, sets);
         }
         if (*inspect) {
+            glia::io::check_input_file(h5, "output file");  // a FIFO would block the read
             fmt::print("{}", glia::io::is_reservoir_file(h5) ? glia::io::inspect_reservoir(h5)
                                                               : glia::io::inspect(h5));
             return exit_ok;

@@ -6,10 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <memory>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -17,6 +15,7 @@
 #include <glia/error.hpp>
 
 #include "io/config_yaml_detail.hpp"
+#include "io/input_file.hpp"
 #include "io/yaml_document.hpp"
 
 namespace glia::io {
@@ -171,13 +170,7 @@ experiment_spec parse(const string& text, const string& name, const std::vector<
 
 experiment_spec load_experiment(const std::string& path, const std::vector<std::string>& overrides,
                                 const model_registry& models) {
-    std::ifstream in(path);
-    if (!in || std::filesystem::is_directory(path)) {
-        throw error("cannot open experiment file '" + path + "'");
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), path, overrides, models);
+    return parse(read_input_file(path, "experiment file"), path, overrides, models);
 }
 
 experiment_spec parse_experiment(const std::string& yaml_text, const std::string& name,

@@ -4,11 +4,9 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -21,6 +19,7 @@
 #include <glia/units.hpp>
 
 #include "io/config_yaml.hpp"
+#include "io/input_file.hpp"
 #include "io/units.hpp"
 #include "io/yaml_document.hpp"
 
@@ -668,13 +667,7 @@ std::vector<std::string> point::overrides() const {
 }
 
 sweep_plan expand_sweep(const std::string& path, const model_registry& models) {
-    std::ifstream in(path);
-    if (!in || std::filesystem::is_directory(path)) {
-        throw error("cannot open experiment file '" + path + "'");
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), path, models);
+    return parse(io::read_input_file(path, "experiment file"), path, models);
 }
 
 sweep_plan parse_sweep(const std::string& yaml_text, const std::string& name,
