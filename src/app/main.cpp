@@ -34,6 +34,7 @@
 
 #include <glia/error.hpp>
 #include <glia/simulation.hpp>
+#include <glia/text.hpp>
 #include <glia/version_info.hpp>
 
 #include "app/app_util.hpp"
@@ -271,7 +272,7 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     } else if (point && !checkpoint.not_resumed().empty()) {
         log->warn("point {}: not resuming: {}; the point runs from its start (which removes the "
                   "checkpoint)",
-                  point->index, checkpoint.not_resumed());
+                  point->index, glia::printable(checkpoint.not_resumed()));
     }
     if (point) {
         glia::app::write_point_config(*point, spec);
@@ -487,12 +488,14 @@ int main(int argc, char** argv) {
             return glia::app::cmd_sweep(so, log);
         }
     }
+    // Messages quote file names, keys and values as the user gave them: escaped, so that no
+    // byte of theirs reaches the terminal as a control sequence.
     catch (const glia::error& e) {
-        log->error("{}", e.what());
+        log->error("{}", glia::printable(e.what()));
         return exit_user_error;
     }
     catch (const std::exception& e) {
-        log->critical("internal error: {}", e.what());
+        log->critical("internal error: {}", glia::printable(e.what()));
         return exit_internal_error;
     }
     return exit_ok;
