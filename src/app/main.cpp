@@ -472,6 +472,9 @@ int main(int argc, char** argv) {
 
     try {
         if (*run) {
+            if (run->count("--monitor") > 0) {
+                glia::runtime::parse_monitor_address(ro.monitor);  // refuses '' like any bad one
+            }
             ro.progress = !no_progress;
             return cmd_run(ro, log);
         }
