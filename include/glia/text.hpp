@@ -32,7 +32,9 @@ inline std::string format_duration(double seconds) {
 inline std::string printable(std::string_view text) {
     std::string out;
     out.reserve(text.size());
-    const auto byte = [](unsigned char b) { return fmt::format("\\x{:02x}", b); };
+    const auto byte = [](unsigned char b) {
+        return fmt::format("\\x{:02x}", b);
+    };
     for (std::size_t i = 0; i < text.size();) {
         const auto c = static_cast<unsigned char>(text[i]);
         if (c < 0x80) {
@@ -51,9 +53,10 @@ inline std::string printable(std::string_view text) {
             continue;
         }
         // A UTF-8 sequence: its length from the lead byte, then continuation bytes.
-        const std::size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                              : c >= 0xf0 && c <= 0xf4                           ? 4
-                                                                                 : 0;
+        const std::size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+                              : c >= 0xe0 && c <= 0xef ? 3
+                              : c >= 0xf0 && c <= 0xf4 ? 4
+                                                       : 0;
         std::uint32_t cp = n == 2 ? c & 0x1fu : n == 3 ? c & 0x0fu : c & 0x07u;
         bool valid = n > 0 && i + n <= text.size();
         for (std::size_t k = 1; valid && k < n; ++k) {
@@ -69,7 +72,7 @@ inline std::string printable(std::string_view text) {
             ++i;
             continue;
         }
-        const bool control = cp <= 0x9f ||                    // C1 (U+0080..U+009F)
+        const bool control = cp <= 0x9f ||                      // C1 (U+0080..U+009F)
                              (cp >= 0x202a && cp <= 0x202e) ||  // bidi embeddings, overrides
                              (cp >= 0x2066 && cp <= 0x2069) ||  // bidi isolates
                              cp == 0x2028 || cp == 0x2029;      // line, paragraph separators

@@ -199,11 +199,11 @@ int run_protocol(const experiment_spec& spec, const model_registry& models,
     prov.dt = spec.simulation.dt;
     prov.duration = spec.simulation.duration;
     file_output out([&] {
-        auto file = opt.resume
-                        ? std::make_unique<io::reservoir_file>(io::reservoir_file::resume_tag{},
-                                                               opt.output, kind_name(p.type),
-                                                               spec.config_text)
-                        : std::make_unique<io::reservoir_file>(opt.output, prov);
+        auto file =
+            opt.resume
+                ? std::make_unique<io::reservoir_file>(io::reservoir_file::resume_tag{}, opt.output,
+                                                       kind_name(p.type), spec.config_text)
+                : std::make_unique<io::reservoir_file>(opt.output, prov);
         output_ours = true;
         return file;
     });

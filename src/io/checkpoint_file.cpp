@@ -19,11 +19,11 @@
 
 #include <glia/error.hpp>
 
+#include "io/yaml_document.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
-
-#include "io/yaml_document.hpp"
 
 namespace glia::io {
 

@@ -794,8 +794,8 @@ readout_spec loader::read_readout(const yaml_map& root) {
             for (std::size_t i = 0; i < y->value.size(); ++i) {
                 const double l = quantity_at(y->value[i], item(sub(rp, "lambdas"), i), {}).value;
                 if (!ridge_lambda_ok(l)) {
-                    fail(y->value[i], item(sub(rp, "lambdas"), i) + ridge_lambda_range +
-                                          y->value[i].Scalar());
+                    fail(y->value[i],
+                         item(sub(rp, "lambdas"), i) + ridge_lambda_range + y->value[i].Scalar());
                 }
                 r.lambdas.push_back(l);
             }

@@ -69,8 +69,8 @@ TEST_F(cr_only_file_read_as_empty, a_second_document_is_refused_with_its_line) {
     EXPECT_FALSE(std::filesystem::exists(path("out.h5")));
 
     // In a sweep file too, and in a --set value.
-    const std::string sweep = write(
-        "sweep.yaml", network() + "sweep: {name: s, grid: {simulation.seed: [1, 2]}}\n---\n");
+    const std::string sweep =
+        write("sweep.yaml", network() + "sweep: {name: s, grid: {simulation.seed: [1, 2]}}\n---\n");
     const auto s = glia::test::run_glia("sweep " + sweep + " --list");
     EXPECT_EQ(s.code, 1) << s.out;
     EXPECT_THAT(s.out, HasSubstr(sweep + ":8:1: a second YAML document starts here"));
@@ -80,8 +80,8 @@ TEST_F(cr_only_file_read_as_empty, a_second_document_is_refused_with_its_line) {
     EXPECT_THAT(v.out, HasSubstr("the value holds a second YAML document ('---'); give one value"));
 
     // An explicit start and end of the one document are fine.
-    const auto ok = glia::test::run_glia("validate " +
-                                         write("marked.yaml", "---\n" + network() + "...\n"));
+    const auto ok =
+        glia::test::run_glia("validate " + write("marked.yaml", "---\n" + network() + "...\n"));
     EXPECT_EQ(ok.code, 0) << ok.out;
 }
 

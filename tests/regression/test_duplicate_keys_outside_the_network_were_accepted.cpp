@@ -49,9 +49,8 @@ TEST_F(duplicate_keys_outside_the_network_were_accepted, a_sweep_block_key_given
 }
 
 TEST_F(duplicate_keys_outside_the_network_were_accepted, protocol_readout_and_dataset_blocks) {
-    const std::string readout =
-        edited("nalsm_tiny.yaml", "  ridge: {lambdas: [1, 10, 100, 1000]}",
-               "  ridge: {lambdas: [1, 10, 100, 1000], lambdas: [1]}");
+    const std::string readout = edited("nalsm_tiny.yaml", "  ridge: {lambdas: [1, 10, 100, 1000]}",
+                                       "  ridge: {lambdas: [1, 10, 100, 1000], lambdas: [1]}");
     const auto r = glia::test::run_glia("validate " + readout);
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_THAT(r.out, HasSubstr(readout + ":70:40: duplicate key 'lambdas' in 'readout.ridge' "
@@ -65,9 +64,9 @@ TEST_F(duplicate_keys_outside_the_network_were_accepted, protocol_readout_and_da
                                            "'protocol.dataset' (first at line 49, column 5)"));
 
     const std::string tiny = std::string(GLIA_SOURCE_DIR) + "/configs/nalsm_tiny.yaml";
-    const auto s =
-        glia::test::run_glia("validate " + tiny + " --set 'protocol.dataset.limit={train: 600, "
-                                                  "train: 500}'");
+    const auto s = glia::test::run_glia("validate " + tiny +
+                                        " --set 'protocol.dataset.limit={train: 600, "
+                                        "train: 500}'");
     EXPECT_EQ(s.code, 1) << s.out;
     EXPECT_THAT(s.out, HasSubstr("--set protocol.dataset.limit={train: 600, train: 500}: "
                                  "duplicate key 'train' in 'protocol.dataset.limit' (first at "

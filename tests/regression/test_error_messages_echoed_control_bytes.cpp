@@ -34,8 +34,8 @@ TEST_F(error_messages_echoed_control_bytes, a_key_with_an_escape_sequence_is_pri
 
     // A --set value with a line break cannot forge a line of its own.
     const std::string clean = write("clean.yaml", "simulation: {dt: 0.1 ms, duration: 5 ms}\n");
-    const auto s = glia::test::run_glia(
-        "validate " + clean + " --set \"$(printf 'x=1\\n[00:00:00] [info] all good')\"");
+    const auto s = glia::test::run_glia("validate " + clean +
+                                        " --set \"$(printf 'x=1\\n[00:00:00] [info] all good')\"");
     EXPECT_EQ(s.code, 1) << s.out;
     EXPECT_THAT(s.out, Not(HasSubstr("\n[00:00:00] [info] all good")));
     EXPECT_THAT(s.out, HasSubstr("x=1\\n[00:00:00] [info] all good"));
@@ -49,10 +49,10 @@ TEST_F(error_messages_echoed_control_bytes, a_key_with_an_escape_sequence_is_pri
 TEST(error_messages_echoed_control_bytes_text, printable_escapes_only_what_a_terminal_acts_on) {
     EXPECT_EQ(glia::printable("plain text, 20 \xc2\xb5s"), "plain text, 20 \xc2\xb5s");  // µ
     EXPECT_EQ(glia::printable("a\x1b[31mb\x7f\tc\r\n"), "a\\x1b[31mb\\x7f\\tc\\r\\n");
-    EXPECT_EQ(glia::printable("\xc2\x9b" "2J"), "\\u{009b}2J");          // C1 CSI
-    EXPECT_EQ(glia::printable("\xe2\x80\xae" "txt"), "\\u{202e}txt");    // right-to-left override
-    EXPECT_EQ(glia::printable("\xff\xc3("), "\\xff\\xc3(");              // not UTF-8
-    EXPECT_EQ(glia::printable("\xe0\x80\x80"), "\\xe0\\x80\\x80");        // overlong
+    EXPECT_EQ(glia::printable("\u009b2J"), "\\u{009b}2J");          // C1 CSI
+    EXPECT_EQ(glia::printable("\u202etxt"), "\\u{202e}txt");        // right-to-left override
+    EXPECT_EQ(glia::printable("\xff\xc3("), "\\xff\\xc3(");         // not UTF-8
+    EXPECT_EQ(glia::printable("\xe0\x80\x80"), "\\xe0\\x80\\x80");  // overlong
 }
 
 }  // namespace

@@ -73,7 +73,8 @@ TEST_F(failed_run_was_marked_interrupted, a_ridge_penalty_below_the_solver_is_re
     }
     EXPECT_FALSE(std::filesystem::exists(path("n.h5")));
     const std::string tiny = std::string(GLIA_SOURCE_DIR) + "/configs/nalsm_tiny.yaml";
-    const auto t = glia::test::run_glia("validate " + tiny + " --set 'readout.ridge.lambdas=[1, 1e-9]'");
+    const auto t =
+        glia::test::run_glia("validate " + tiny + " --set 'readout.ridge.lambdas=[1, 1e-9]'");
     EXPECT_EQ(t.code, 1) << t.out;
     EXPECT_THAT(t.out, HasSubstr("readout.ridge.lambdas[1] must be in [1e-6, 1e12]"));
 }

@@ -39,7 +39,8 @@ TEST_F(huge_delay_was_reported_below_dt, a_delay_past_the_step_clock_is_too_larg
     };
     for (const auto& c: cases) {
         const std::string set = "projections.exc_exc.delay=" + c.value;
-        for (const std::string& command: {"validate " + cfg, "run " + cfg + " -o " + path("out.h5")}) {
+        for (const std::string& command:
+             {"validate " + cfg, "run " + cfg + " -o " + path("out.h5")}) {
             const auto r = glia::test::run_glia(command + " --set '" + set + "'");
             EXPECT_EQ(r.code, 1) << r.out;
             EXPECT_THAT(r.out, HasSubstr("--set " + set + ": " + c.key + limit));

@@ -9,9 +9,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <sys/stat.h>
-
 #include "regression_harness.hpp"
+
+#include <sys/stat.h>
 
 namespace {
 
@@ -43,14 +43,15 @@ TEST_F(inspect_of_a_fifo_blocked_forever, a_fifo_is_refused_at_once) {
     EXPECT_FALSE(std::filesystem::exists(path("out.h5")));
 
     // A data file named by the experiment: the error points at its key.
-    const std::string cfg = write(
-        "net.yaml", "simulation: {dt: 0.1 ms, duration: 5 ms}\n"
-                    "populations:\n"
-                    "  src: {model: spike_source_array, size: 2, spike_times_file: pipe}\n");
+    const std::string cfg =
+        write("net.yaml", "simulation: {dt: 0.1 ms, duration: 5 ms}\n"
+                          "populations:\n"
+                          "  src: {model: spike_source_array, size: 2, spike_times_file: pipe}\n");
     const auto d = glia("validate " + cfg);
     EXPECT_EQ(d.code, 1) << d.out;
-    EXPECT_THAT(d.out, HasSubstr(cfg + ":3:63: populations.src.spike_times_file: cannot open spike "
-                                       "times file '" +
+    EXPECT_THAT(d.out, HasSubstr(cfg +
+                                 ":3:63: populations.src.spike_times_file: cannot open spike "
+                                 "times file '" +
                                  fifo + "': it is a FIFO (named pipe), not a regular file"));
 
     // A directory names what it is, too.

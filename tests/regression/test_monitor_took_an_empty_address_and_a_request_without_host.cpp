@@ -10,14 +10,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "regression_harness.hpp"
+#include "runtime/monitor.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include "regression_harness.hpp"
-#include "runtime/monitor.hpp"
 
 namespace {
 
@@ -71,7 +71,8 @@ TEST_F(monitor_took_an_empty_address_and_a_request_without_host, an_empty_addres
 TEST(monitor_took_an_empty_address_and_a_request_without_host_server,
      http_1_1_without_host_gets_400) {
     glia::runtime::monitor m(glia::runtime::monitor_options{}, nullptr);
-    const std::string no_host = exchange(m.port(), "GET /status HTTP/1.1\r\nConnection: close\r\n\r\n");
+    const std::string no_host =
+        exchange(m.port(), "GET /status HTTP/1.1\r\nConnection: close\r\n\r\n");
     EXPECT_THAT(no_host, testing::StartsWith("HTTP/1.1 400")) << no_host;
     EXPECT_THAT(no_host, HasSubstr("an HTTP/1.1 request needs a Host header"));
     // HTTP/1.0 has no Host requirement; with Host, HTTP/1.1 is served.

@@ -215,8 +215,9 @@ TEST(config_protocol, every_bad_timeseries_key_is_located) {
         {"populations: [L]", "populations: [L, L]",
          "p.yaml:15:28: protocol.state.populations[1]: population 'L' is listed twice"},
         {"tau: 20 ms", "tau: 0 ms", "p.yaml:15:34: protocol.state.tau must be > 0 ms, got 0 ms"},
-        {"save: false", "save: 7", "p.yaml:15:47: protocol.state.save must be true or false, "
-                                   "got '7'"},
+        {"save: false", "save: 7",
+         "p.yaml:15:47: protocol.state.save must be true or false, "
+         "got '7'"},
         {"  state: {", "  stat: {",
          "p.yaml:15:3: unknown key 'stat' in 'protocol'; expected one of: type, task, input, "
          "state"},
