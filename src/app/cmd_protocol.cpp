@@ -162,8 +162,12 @@ std::string describe_protocol(const experiment_spec& spec) {
                        p.series_steps, p.step_duration, p.input_population);
 }
 
-int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
-                     const protocol_run_options& opt, const std::shared_ptr<spdlog::logger>& log) {
+namespace {
+
+// cmd_run_protocol; `output_ours`: set once the output file is created (or reopened to resume).
+int run_protocol(const experiment_spec& spec, const model_registry& models,
+                 const protocol_run_options& opt, const std::shared_ptr<spdlog::logger>& log,
+                 bool& output_ours) {
     const auto t_start = clock_type::now();
     const protocol_spec& p = spec.protocol;
     if (opt.resume && p.type == protocol_spec::kind::timeseries) {
@@ -195,10 +199,13 @@ int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
     prov.dt = spec.simulation.dt;
     prov.duration = spec.simulation.duration;
     file_output out([&] {
-        return opt.resume ? std::make_unique<io::reservoir_file>(io::reservoir_file::resume_tag{},
-                                                                  opt.output, kind_name(p.type),
-                                                                  spec.config_text)
-                          : std::make_unique<io::reservoir_file>(opt.output, prov);
+        auto file =
+            opt.resume
+                ? std::make_unique<io::reservoir_file>(io::reservoir_file::resume_tag{}, opt.output,
+                                                       kind_name(p.type), spec.config_text)
+                : std::make_unique<io::reservoir_file>(opt.output, prov);
+        output_ours = true;
+        return file;
     });
     protocol_view view(monitor.get(), *log, opt.progress);
     std::optional<runtime::signal_watcher> signals;
@@ -253,6 +260,23 @@ int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
                r.samples_per_second, format_duration(r.readout_seconds), format_duration(wall),
                static_cast<double>(peak_rss_bytes()) / 1e6);
     return exit_ok;
+}
+
+}  // namespace
+
+int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
+                     const protocol_run_options& opt, const std::shared_ptr<spdlog::logger>& log) {
+    bool output_ours = false;
+    try {
+        return run_protocol(spec, models, opt, log, output_ours);
+    }
+    catch (const std::exception& e) {
+        // The file was closed 'failed' as the error left run_protocol; the message joins it.
+        if (output_ours) {
+            io::mark_run_failed(opt.output, e.what());
+        }
+        throw;
+    }
 }
 
 }  // namespace glia::app

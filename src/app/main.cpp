@@ -34,6 +34,7 @@
 
 #include <glia/error.hpp>
 #include <glia/simulation.hpp>
+#include <glia/text.hpp>
 #include <glia/version_info.hpp>
 
 #include "app/app_util.hpp"
@@ -43,6 +44,7 @@
 #include "app/run_metrics.hpp"
 #include "io/config_yaml.hpp"
 #include "io/hdf5_writer.hpp"
+#include "io/input_file.hpp"
 #include "io/inspect.hpp"
 #include "io/network_metrics.hpp"
 #include "io/reservoir_output.hpp"
@@ -270,7 +272,7 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     } else if (point && !checkpoint.not_resumed().empty()) {
         log->warn("point {}: not resuming: {}; the point runs from its start (which removes the "
                   "checkpoint)",
-                  point->index, checkpoint.not_resumed());
+                  point->index, glia::printable(checkpoint.not_resumed()));
     }
     if (point) {
         glia::app::write_point_config(*point, spec);
@@ -310,15 +312,6 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     if (monitor_options) {
         monitor = glia::app::start_monitor(*monitor_options, stop, *log);
     }
-    glia::io::hdf5_sink file_sink(spec.output.path, prov, checkpoint.sink_options());
-    glia::runtime::async_sink sink(file_sink,
-                                   std::chrono::duration<double>(spec.output.flush_interval));
-    std::optional<glia::runtime::tee_sink> tee;  // the monitor first: it never blocks
-    if (monitor) {
-        tee.emplace(*monitor, sink);
-    }
-    glia::recording_sink& out = tee ? static_cast<glia::recording_sink&>(*tee) : sink;
-
     progress_printer printer(*log, spec.simulation.dt, progress);
     glia::run_control control;
     control.stop = &stop;
@@ -330,17 +323,48 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         }
     };
     metrics.start(sim.now(), control);
-    const glia::run_summary s = sim.run(out, control);
-    checkpoint.finish(s, sim, [&] { return signals.force(); });
-    // The output is closed (end() of the sinks): /metrics is added to it.
-    const auto branching = metrics.finish(s, sim, spec.output.path);
-    // Modulators with a level (nalsm_astrocyte): A(t) goes to /astrocytes/<name>/A.
-    for (const auto& m: spec.modulators) {
-        if (m.type == "nalsm_astrocyte") {
-            const auto level = sim.modulator_level(m.name);
-            glia::io::write_astrocyte_level(spec.output.path, m.name, level.values,
-                                            level.n_regions, spec.simulation.dt);
+
+    // An error that ends the run once the output file is this run's marks it 'failed', with
+    // the message ('interrupted' is for a stop by a signal or the monitor).
+    glia::run_summary s;
+    std::optional<glia::reservoir::branching_measurement> branching;
+    bool output_ours = false;
+    try {
+        {
+            glia::io::hdf5_sink file_sink(spec.output.path, prov, checkpoint.sink_options());
+            // Reads the file sink once the writer thread (the async sink, declared after it)
+            // has ended, on return and on an exception alike.
+            struct owner_note {
+                const glia::io::hdf5_sink& sink;
+                bool& ours;
+                ~owner_note() { ours = sink.owns_output(); }
+            } const note{file_sink, output_ours};
+            glia::runtime::async_sink sink(
+                file_sink, std::chrono::duration<double>(spec.output.flush_interval));
+            std::optional<glia::runtime::tee_sink> tee;  // the monitor first: it never blocks
+            if (monitor) {
+                tee.emplace(*monitor, sink);
+            }
+            glia::recording_sink& out = tee ? static_cast<glia::recording_sink&>(*tee) : sink;
+            s = sim.run(out, control);
+            checkpoint.finish(s, sim, [&] { return signals.force(); });
         }
+        // The output is closed (end() of the sinks): /metrics is added to it.
+        branching = metrics.finish(s, sim, spec.output.path);
+        // Modulators with a level (nalsm_astrocyte): A(t) goes to /astrocytes/<name>/A.
+        for (const auto& m: spec.modulators) {
+            if (m.type == "nalsm_astrocyte") {
+                const auto level = sim.modulator_level(m.name);
+                glia::io::write_astrocyte_level(spec.output.path, m.name, level.values,
+                                                level.n_regions, spec.simulation.dt);
+            }
+        }
+    }
+    catch (const std::exception& e) {
+        if (output_ours) {
+            glia::io::mark_run_failed(spec.output.path, e.what());
+        }
+        throw;
     }
 
     std::uint64_t spikes = 0;
@@ -470,6 +494,9 @@ int main(int argc, char** argv) {
 
     try {
         if (*run) {
+            if (run->count("--monitor") > 0) {
+                glia::runtime::parse_monitor_address(ro.monitor);  // refuses '' like any bad one
+            }
             ro.progress = !no_progress;
             return cmd_run(ro, log);
         }
@@ -477,6 +504,7 @@ int main(int argc, char** argv) {
             return cmd_validate(file, sets);
         }
         if (*inspect) {
+            glia::io::check_input_file(h5, "output file");  // a FIFO would block the read
             fmt::print("{}", glia::io::is_reservoir_file(h5) ? glia::io::inspect_reservoir(h5)
                                                               : glia::io::inspect(h5));
             return exit_ok;
@@ -485,12 +513,14 @@ int main(int argc, char** argv) {
             return glia::app::cmd_sweep(so, log);
         }
     }
+    // Messages quote file names, keys and values as the user gave them: escaped, so that no
+    // byte of theirs reaches the terminal as a control sequence.
     catch (const glia::error& e) {
-        log->error("{}", e.what());
+        log->error("{}", glia::printable(e.what()));
         return exit_user_error;
     }
     catch (const std::exception& e) {
-        log->critical("internal error: {}", e.what());
+        log->critical("internal error: {}", glia::printable(e.what()));
         return exit_internal_error;
     }
     return exit_ok;

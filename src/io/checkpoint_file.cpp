@@ -19,6 +19,8 @@
 
 #include <glia/error.hpp>
 
+#include "io/yaml_document.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -249,9 +251,10 @@ void yaml_diff(const YAML::Node& a, const YAML::Node& b, const std::string& path
 std::string config_difference(const std::string& there, const std::string& here) {
     std::vector<std::string> diffs;
     try {
-        yaml_diff(YAML::Load(there), YAML::Load(here), "", diffs);
+        yaml_diff(load_yaml_document(there, {"the checkpoint's config", false, ""}),
+                  load_yaml_document(here, {"this run's config", false, ""}), "", diffs);
     }
-    catch (const YAML::Exception&) {
+    catch (const error&) {
         diffs.clear();  // not YAML (it always is): the line below says what differs
     }
     if (!diffs.empty()) {

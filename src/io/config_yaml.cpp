@@ -6,10 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <memory>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -17,6 +15,8 @@
 #include <glia/error.hpp>
 
 #include "io/config_yaml_detail.hpp"
+#include "io/input_file.hpp"
+#include "io/yaml_document.hpp"
 
 namespace glia::io {
 namespace config_yaml_detail {
@@ -124,16 +124,7 @@ using std::string;
 
 experiment_spec parse(const string& text, const string& name, const std::vector<string>& overrides,
                       const model_registry& models) {
-    YAML::Node root;
-    try {
-        root = YAML::Load(text);
-    }
-    catch (const YAML::Exception& e) {
-        if (e.mark.is_null()) {
-            throw error(name + ": " + e.msg);
-        }
-        throw config_error(name, e.mark.line + 1, e.mark.column + 1, e.msg);
-    }
+    YAML::Node root = load_yaml_document(text, {name, false, ""});
     loader l(name, models);
     for (const auto& o: overrides) {
         l.apply_override(root, o);
@@ -179,13 +170,7 @@ experiment_spec parse(const string& text, const string& name, const std::vector<
 
 experiment_spec load_experiment(const std::string& path, const std::vector<std::string>& overrides,
                                 const model_registry& models) {
-    std::ifstream in(path);
-    if (!in || std::filesystem::is_directory(path)) {
-        throw error("cannot open experiment file '" + path + "'");
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), path, overrides, models);
+    return parse(read_input_file(path, "experiment file"), path, overrides, models);
 }
 
 experiment_spec parse_experiment(const std::string& yaml_text, const std::string& name,

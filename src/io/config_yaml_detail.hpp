@@ -43,7 +43,12 @@ string_view trim(string_view s);
 bool parse_u64(string_view s, std::uint64_t& out);
 bool parse_double(string_view s, double& out);
 bool on_grid(double t, double dt);
+// Durations in steps (delays, recording intervals, bins) are at most this many steps: a
+// synapse holds its delay in 32 bits, and the network's lowering checks the same bound.
+inline constexpr std::int64_t max_duration_steps = 2147483647;
 std::optional<string> steps_problem(const string& what, double v, const string& text, double dt);
+// "what = v ms is too large for the step clock: ..." when v / dt is above max_duration_steps.
+std::optional<string> steps_above_limit(const string& what, double v, double dt);
 
 // One key of a YAML map, in file order.
 struct entry {

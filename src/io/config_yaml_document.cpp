@@ -14,6 +14,7 @@
 #include <glia/error.hpp>
 
 #include "io/config_yaml_detail.hpp"
+#include "io/yaml_document.hpp"
 
 namespace glia::io::config_yaml_detail {
 namespace {
@@ -107,15 +108,29 @@ bool parse_double(string_view s, double& out) {
     return true;
 }
 
+std::optional<string> steps_above_limit(const string& what, double v, double dt) {
+    const auto limit = static_cast<double>(max_duration_steps);
+    if (!(v / dt <= limit)) {
+        return fmt::format("{} = {} ms is too large for the step clock: at most {} steps of dt = "
+                           "{} ms ({:.10g} ms)",
+                           what, v, max_duration_steps, dt, limit * dt);
+    }
+    return std::nullopt;
+}
+
 bool on_grid(double t, double dt) {
     const double n = std::round(t / dt);
     return std::abs(n * dt - t) <= 1e-9 * std::max(1.0, std::abs(t));
 }
 
-// A duration that becomes a whole number >= 1 of steps: a delay, a recording interval.
+// A duration that becomes a whole number of steps in [1, max_duration_steps]: a delay, a
+// recording interval.
 std::optional<string> steps_problem(const string& what, double v, const string& text, double dt) {
     if (!(v > 0)) {
         return what + " must be > 0 ms, got " + text;
+    }
+    if (auto too_large = steps_above_limit(what, v, dt)) {
+        return too_large;
     }
     if (v < dt - 1e-9 * std::max(1.0, v)) {
         return fmt::format("{} = {} ms is below dt = {} ms", what, v, dt);
@@ -208,13 +223,7 @@ void loader::apply_override(YAML::Node& root, const string& text) {
                         "' is not a key path (keys separated by '.', e.g. simulation.dt)");
         }
     }
-    YAML::Node value;
-    try {
-        value = YAML::Load(value_text);
-    }
-    catch (const YAML::Exception& e) {
-        throw error("--set " + label + ": the value is not valid YAML: " + e.msg);
-    }
+    YAML::Node value = load_yaml_document(value_text, {label, true, path});
     if (!root.IsMap()) {
         throw error("--set " + label + ": '" + keys.front() + "' is not in the file");
     }
@@ -342,8 +351,12 @@ yaml_map loader::as_map(const YAML::Node& n, const string& path) const {
             fail(it->first, "keys " + m.in() + " must be names, got " + shown(it->first));
         }
         const string& key = it->first.Scalar();
-        if (m.find(key) != nullptr) {
-            fail(it->first, "duplicate key '" + key + "' " + m.in());
+        if (const entry* e = m.find(key)) {
+            const YAML::Mark first = mark_of(e->key_node);
+            fail(it->first, "duplicate key '" + key + "' " + m.in() +
+                                (first.is_null() ? string()
+                                                 : fmt::format(" (first at line {}, column {})",
+                                                               first.line + 1, first.column + 1)));
         }
         m.entries.push_back({key, it->first, it->second});
     }
@@ -506,6 +519,13 @@ value_spec loader::value_at(const YAML::Node& n, const string& path, const value
                                            sub(dist_path, bound->key), value, dt_ / 2, rounding));
         }
     };
+    // The upper end of a delay distribution (uniform high, normal mean, max): draws are whole
+    // steps of the step clock.
+    auto check_delay_top = [&](const YAML::Node& at, const string& at_path, double value) {
+        if (auto problem = steps_above_limit(at_path, value, dt_)) {
+            fail(at, *problem);
+        }
+    };
     // Range checks on the bounds of a distribution, where a bound makes the range hold.
     auto check_bounds = [&](const YAML::Node& dist, const string& dist_path, const entry* min,
                             double min_v, const entry* max, double max_v, bool lower_needed) {
@@ -580,6 +600,7 @@ value_spec loader::value_at(const YAML::Node& n, const string& path, const value
             check_range(high_n, sub(dist_path, "high"), out.high, rule);
             if (rule.delay) {
                 check_delay_bound(body, dist_path, m.find("low"), out.low);
+                check_delay_top(high_n, sub(dist_path, "high"), out.high);
             }
         } else if (kind == "normal" || kind == "lognormal") {
             const bool normal = kind == "normal";
@@ -620,6 +641,12 @@ value_spec loader::value_at(const YAML::Node& n, const string& path, const value
             check_bounds(body, dist_path, min, out.min, max, out.max, normal);
             if (rule.delay) {
                 check_delay_bound(body, dist_path, min, out.min);
+                if (max != nullptr) {
+                    check_delay_top(max->value, sub(dist_path, "max"), out.max);
+                }
+                if (normal) {
+                    check_delay_top(required(m, "mean"), sub(dist_path, "mean"), out.mean);
+                }
             }
         } else if (kind == "choice") {
             // choice: [a, b, ...]: each element one of the values, equally likely.

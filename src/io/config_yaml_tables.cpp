@@ -11,6 +11,7 @@
 #include <glia/error.hpp>
 
 #include "io/config_yaml_detail.hpp"
+#include "io/input_file.hpp"
 
 namespace glia::io::config_yaml_detail {
 
@@ -18,8 +19,14 @@ namespace glia::io::config_yaml_detail {
 void loader::read_spike_times_file(population_spec& pop, const YAML::Node& n, const string& path) {
     const string& name = text_at(n, path, "a file name");
     const auto file = data_path(name);
+    try {
+        check_input_file(file.string(), "spike times file");
+    }
+    catch (const error& e) {
+        fail(n, path + ": " + e.what());
+    }
     std::ifstream in(file);
-    if (!in || std::filesystem::is_directory(file)) {
+    if (!in) {
         fail(n, path + ": cannot open spike times file '" + file.string() + "'");
     }
     const string file_name = file.string();
@@ -87,8 +94,14 @@ void loader::read_edges_file(projection_spec& proj, const YAML::Node& n, const s
                              const population_ref& source, const population_ref& target) {
     const string& name = text_at(n, path, "a file name");
     const auto file = data_path(name);
+    try {
+        check_input_file(file.string(), "connections file");
+    }
+    catch (const error& e) {
+        fail(n, path + ": " + e.what());
+    }
     std::ifstream in(file);
-    if (!in || std::filesystem::is_directory(file)) {
+    if (!in) {
         fail(n, path + ": cannot open connections file '" + file.string() + "'");
     }
     const string file_name = file.string();

@@ -10,6 +10,7 @@
 
 #include <glia/error.hpp>
 
+#include "io/hdf5_common.hpp"
 #include "io/hdf5_handle.hpp"
 
 namespace glia::io {
@@ -524,6 +525,7 @@ run_info read_run_info(const std::string& path) {
     info.dt = require_number<double>(r, g, where, "dt", H5T_NATIVE_DOUBLE);
     info.duration = require_number<double>(r, g, where, "duration", H5T_NATIVE_DOUBLE);
     info.n_steps = require_number<std::int64_t>(r, g, where, "n_steps", H5T_NATIVE_INT64);
+    info.error = h5::read_string_attribute(g, "error").value_or("");
 
     // The status says whether the summary attributes hold the end of the run (before, they
     // are placeholders).

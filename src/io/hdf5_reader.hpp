@@ -83,7 +83,8 @@ struct report_info {
 };
 
 struct run_info {
-    std::string status;  // "running" (or killed), "complete", "interrupted"
+    std::string status;  // "running" (or killed), "complete", "interrupted", "failed"
+    std::string error;   // "failed": the message of the error that ended the run, if known
     std::string config, source_path, version, git_hash, host, command_line, started;
     std::uint64_t seed = 0;
     double dt = 0;        // [ms]

@@ -102,6 +102,7 @@ namespace glia::io {
 
 namespace fs = std::filesystem;
 using h5::check_id;
+using h5::check_status;
 using h5::column;
 using h5::handle;
 using h5::write_i64_attribute;
@@ -205,6 +206,9 @@ void hdf5_sink::state::reopen(hid_t fapl, const std::vector<std::size_t>& file_o
                           H5Dclose};
     write_i64_attribute(run_group.get(), "resumed_from_step", layout.first_step, file);
     write_string_attribute(run_group.get(), "resumed_command_line", prov.command_line, file);
+    if (H5Aexists(run_group.get(), "error") > 0) {  // an earlier attempt's (mark_run_failed)
+        check_status(H5Adelete(run_group.get(), "error"), file, "cannot remove /run@error");
+    }
     write_status(run_group.get(), "running", file, false);
     flush_all();
 }

@@ -65,6 +65,7 @@ struct hdf5_sink::state {
     run_layout layout;
     bool begun = false;
     bool ended = false;
+    bool owns_main = false;               // begin() created the main file, or reopened it to resume
     std::vector<std::string> file_paths;  // main file first
     // Declared before the objects in them, so that those close first.
     std::vector<output_file> files;

@@ -13,6 +13,7 @@
 #include <hdf5.h>
 
 #include <glia/error.hpp>
+#include <glia/text.hpp>
 
 #include "io/hdf5_column.hpp"
 #include "io/hdf5_common.hpp"
@@ -390,6 +391,10 @@ hdf5_sink::~hdf5_sink() {
     }
 }
 
+bool hdf5_sink::owns_output() const {
+    return impl_->owns_main;
+}
+
 std::vector<std::string> hdf5_sink::files() const {
     return impl_->file_paths.empty() ? std::vector<std::string>{path_} : impl_->file_paths;
 }
@@ -487,6 +492,7 @@ void hdf5_sink::begin(const run_layout& layout) {
 
     if (s.options.resume) {
         s.reopen(fapl.get(), file_of);
+        s.owns_main = true;
         return;
     }
 
@@ -497,6 +503,7 @@ void hdf5_sink::begin(const run_layout& layout) {
         f.file = handle{check_id(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), p,
                                  "cannot create the file"),
                         H5Fclose};
+        s.owns_main = true;  // the main file is the first
         write_root_attributes(f.file.get(), p);
         s.files.push_back(std::move(f));
     }
@@ -679,6 +686,33 @@ std::string sibling_report_path(const std::string& path, const std::string& repo
         stem.resize(stem.size() - 3);
     }
     return stem + "." + report_name + ".h5";
+}
+
+void mark_run_failed(const std::string& path, const std::string& message) {
+    const h5::quiet_errors quiet;
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+        return;
+    }
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, h5::unlocked_access().get());
+    if (f < 0) {
+        return;
+    }
+    const handle file{f, H5Fclose};
+    if (H5Lexists(f, "run", H5P_DEFAULT) <= 0) {
+        return;
+    }
+    // The status first: it is overwritten in place, so it fits even where the file cannot
+    // grow (a full disk); then the message, which may not.
+    try {
+        const handle run{check_id(H5Gopen2(f, "run", H5P_DEFAULT), path, "cannot open /run"),
+                         H5Gclose};
+        write_status(run.get(), "failed", path, H5Aexists(run.get(), "status") <= 0);
+        H5Fflush(f, H5F_SCOPE_GLOBAL);
+        write_string_attribute(run.get(), "error", printable(message), path);
+        H5Fflush(f, H5F_SCOPE_GLOBAL);
+    }
+    catch (const glia::error&) {  // the run's own error is the one to report
+    }
 }
 
 void check_writable(const std::string& path) {

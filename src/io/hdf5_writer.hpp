@@ -82,6 +82,9 @@ public:
                  std::span<const double> values) override;
 
     const std::string& path() const { return path_; }
+    // Whether begin() has created the main file (or reopened it to resume): it is this run's,
+    // and its /run@status may say how the run ended (mark_run_failed).
+    bool owns_output() const;
     // Every file written: the main file first, then one per extra report of a population
     // (known after begin()).
     std::vector<std::string> files() const;
@@ -97,6 +100,11 @@ private:
 // The file a report goes to when its population already has a report in the main file:
 // "<path without .h5>.<report name>.h5".
 std::string sibling_report_path(const std::string& path, const std::string& report_name);
+
+// Marks the output file of a run that an error ended (a network or a protocol run's, once its
+// writer has closed it): /run@status "failed" and /run@error the message (escaped for
+// terminals). Best effort: a file that cannot be opened, or has no /run, is left as it is.
+void mark_run_failed(const std::string& path, const std::string& message);
 
 // Throws glia::error("cannot write output file '<path>': <reason>") unless `path` can be
 // created: creates missing parent directories, checks that an existing `path` is a writable

@@ -58,6 +58,9 @@ std::string inspect(const std::string& path) {
     } else if (run.status == "interrupted") {
         line("status",
              fmt::format("INCOMPLETE: interrupted at step {} of {}", run.steps_done, run.n_steps));
+    } else if (run.status == "failed") {
+        line("status",
+             "FAILED: " + (run.error.empty() ? std::string("an error ended the run") : run.error));
     } else if (run.status == "running") {
         line("status",
              fmt::format("INCOMPLETE: killed or still running (status 'running', no "

@@ -237,6 +237,9 @@ reservoir_file::reservoir_file(resume_tag, const std::string& path, const std::s
                                       "without --resume",
                                       path));
     }
+    if (H5Aexists(run.get(), "error") > 0) {  // an earlier attempt's (mark_run_failed)
+        check_status(H5Adelete(run.get(), "error"), path, "cannot remove /run@error");
+    }
     write_status(run.get(), "running", path, true);
     H5Fflush(s_->file.get(), H5F_SCOPE_GLOBAL);
 }
@@ -688,6 +691,7 @@ reservoir_summary read_reservoir_summary(const std::string& path) {
         s.kind = h5::read_string_attribute(run.get(), "kind").value_or("?");
         s.status = h5::read_string_attribute(run.get(), "status").value_or("?");
         s.config = h5::read_string_attribute(run.get(), "config").value_or("");
+        s.error = h5::read_string_attribute(run.get(), "error").value_or("");
     }
     for (const char* name: {"train", "validation", "test"}) {
         const std::string g = std::string("reservoir/") + name;
@@ -759,8 +763,8 @@ std::vector<std::uint8_t> read_reservoir_labels(const std::string& path, const s
 
 std::string inspect_reservoir(const std::string& path) {
     const reservoir_summary s = read_reservoir_summary(path);
-    std::string out = fmt::format("{}: {} protocol experiment, status {}\n", path, s.kind,
-                                  s.status);
+    std::string out = fmt::format("{}: {} protocol experiment, status {}{}\n", path, s.kind,
+                                  s.status, s.error.empty() ? "" : " (" + s.error + ")");
     for (const auto& p: s.parts) {
         out += fmt::format("  {:<10} {} / {} samples, features {}\n", p.name, p.samples_done,
                            p.samples_planned, p.feature_layout);

@@ -133,6 +133,7 @@ struct reservoir_part_info {
 struct reservoir_summary {
     std::string kind;                                    // /run@kind
     std::string status;                                  // /run@status
+    std::string error;                                   // /run@error ("failed" only)
     std::string config;                                  // /run@config
     std::vector<reservoir_part_info> parts;              // those present, in file order
     std::vector<std::pair<std::string, double>> metrics; // numeric /metrics attributes

@@ -72,6 +72,13 @@ step_t delay_steps(double d, double dt, bool exact, const std::string& where) {
     if (!(d > 0) || !std::isfinite(d)) {
         fail(where, fmt::format("delay must be a finite number > 0 ms, got {}", d));
     }
+    // A synapse holds its delay in 32 bits; checked before rounding, which would overflow.
+    constexpr auto max_steps = std::numeric_limits<std::int32_t>::max();
+    if (!(d / dt <= static_cast<double>(max_steps))) {
+        fail(where, fmt::format("delay = {} ms is too large for the step clock: at most {} steps "
+                                "of dt = {} ms ({:.10g} ms)",
+                                d, max_steps, dt, static_cast<double>(max_steps) * dt));
+    }
     step_t n = 0;
     if (exact) {
         if (d < dt && !on_grid(d, dt)) {
@@ -86,9 +93,6 @@ step_t delay_steps(double d, double dt, bool exact, const std::string& where) {
     }
     if (n < 1) {
         fail(where, fmt::format("delay = {} ms is below dt = {} ms", d, dt));
-    }
-    if (n > std::numeric_limits<std::int32_t>::max()) {
-        fail(where, fmt::format("delay = {} ms is too long ({} steps)", d, n));
     }
     return n;
 }

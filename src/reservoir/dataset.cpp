@@ -182,6 +182,10 @@ std::vector<std::uint8_t> read_file_maybe_gzip(const fs::path& path) {
         throw error(
             fmt::format("dataset file {} is a directory, expected an IDX file", quoted(path)));
     }
+    if (!fs::is_regular_file(path, ec)) {  // a FIFO or a device would block or never end
+        throw error(fmt::format("dataset file {} is not a regular file, expected an IDX file",
+                                quoted(path)));
+    }
     std::ifstream f(path, std::ios::binary);
     if (!f) {
         throw error(fmt::format("cannot open dataset file {}", quoted(path)));

@@ -128,8 +128,9 @@ Eigen::MatrixXd solve_ridge(const normal_equations& eq, double lambda) {
     const Eigen::LLT<Eigen::MatrixXd> llt(a);
     if (llt.info() != Eigen::Success) {
         throw error(fmt::format("ridge: the regularised normal equations are not positive "
-                                "definite (lambda = {}, {} samples): no samples, or non-finite "
-                                "features",
+                                "definite (lambda = {}, {} samples): no samples, non-finite "
+                                "features, or a lambda too small for features of this scale "
+                                "(give a larger one)",
                                 lambda, eq.n_samples));
     }
     return llt.solve(eq.cross);

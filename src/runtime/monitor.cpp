@@ -206,6 +206,11 @@ private:
         keep_alive_ = req.keep_alive();
 
         const auto host = req.find(http::field::host);
+        if (host == req.end() && req.version() >= 11) {
+            // RFC 9112 section 3.2: an HTTP/1.1 request without Host is answered 400.
+            reject(http::status::bad_request, "an HTTP/1.1 request needs a Host header");
+            return;
+        }
         if (srv_.bound.address().is_loopback() && host != req.end() &&
             !loopback_host(std::string_view(host->value().data(), host->value().size()))) {
             ++srv_.bad_requests;
@@ -495,6 +500,9 @@ monitor_options parse_monitor_address(const std::string& host_port) {
             "127.0.0.1:8080",
             host_port, what));
     };
+    if (host_port.empty()) {
+        throw fail("the address is empty");
+    }
     monitor_options o;
     std::string_view s = host_port;
     std::string_view host;

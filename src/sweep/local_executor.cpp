@@ -147,7 +147,7 @@ local_result run_local(const sweep_plan& plan, const local_options& options, spd
             catch (const std::exception& e) {  // its directory cannot be made, no process
                 ++finished;
                 result.failed.push_back(p.index);
-                log.error("point {} could not start: {}", p.index, e.what());
+                log.error("point {} could not start: {}", p.index, printable(e.what()));
             }
         }
         if (running.empty()) {

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
+#include <filesystem>
 #include <limits>
+#include <map>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -19,7 +19,9 @@
 #include <glia/units.hpp>
 
 #include "io/config_yaml.hpp"
+#include "io/input_file.hpp"
 #include "io/units.hpp"
+#include "io/yaml_document.hpp"
 
 namespace glia::sweep {
 namespace {
@@ -186,14 +188,15 @@ std::vector<std::pair<string, YAML::Node>> block_reader::entries(const YAML::Nod
         fail(map, path + " must be a map, got " + shown(map));
     }
     std::vector<std::pair<string, YAML::Node>> out;
-    std::set<string> keys;
+    std::map<string, YAML::Mark> keys;
     for (auto it = map.begin(); it != map.end(); ++it) {
         if (!it->first.IsScalar()) {
             fail(it->first, "keys in '" + path + "' must be names, got " + shown(it->first));
         }
         const string& key = it->first.Scalar();
-        if (!keys.insert(key).second) {
-            fail(it->first, "duplicate key '" + key + "' in '" + path + "'");
+        if (const auto [at, inserted] = keys.emplace(key, it->first.Mark()); !inserted) {
+            fail(it->first, fmt::format("duplicate key '{}' in '{}' (first at line {}, column {})",
+                                        key, path, at->second.line + 1, at->second.column + 1));
         }
         out.emplace_back(key, it->first);
     }
@@ -623,16 +626,7 @@ sweep_plan block_reader::read(const YAML::Node& sweep_key, const YAML::Node& blo
 }
 
 sweep_plan parse(const string& text, const string& name, const model_registry& models) {
-    YAML::Node root;
-    try {
-        root = YAML::Load(text);
-    }
-    catch (const YAML::Exception& e) {
-        if (e.mark.is_null()) {
-            throw error(name + ": " + e.msg);
-        }
-        throw config_error(name, e.mark.line + 1, e.mark.column + 1, e.msg);
-    }
+    const YAML::Node root = io::load_yaml_document(text, {name, false, ""});
     // The experiment itself first: a sweep over a broken file would fail at every point.
     const experiment_spec base = io::parse_experiment(text, name, {}, models);
     YAML::Node key;  // the loader has checked: the top level is a map with names for keys
@@ -673,13 +667,7 @@ std::vector<std::string> point::overrides() const {
 }
 
 sweep_plan expand_sweep(const std::string& path, const model_registry& models) {
-    std::ifstream in(path);
-    if (!in || std::filesystem::is_directory(path)) {
-        throw error("cannot open experiment file '" + path + "'");
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), path, models);
+    return parse(io::read_input_file(path, "experiment file"), path, models);
 }
 
 sweep_plan parse_sweep(const std::string& yaml_text, const std::string& name,

@@ -1,6 +1,7 @@
 #pragma once
 // What the regression tests share beyond cli_harness.hpp (the glia executable, scratch
-// directories, the Fashion-MNIST guard): reading a float dataset of an output file.
+// directories, the Fashion-MNIST guard): reading a float dataset and a string attribute of an
+// output file.
 
 #include <algorithm>
 #include <string>
@@ -45,6 +46,36 @@ inline float_dataset read_floats(const std::string& file, const std::string& pat
     }
     H5Fclose(f);
     return d;
+}
+
+// The string attribute `name` of group `group` of an HDF5 file; "" when it cannot be read.
+inline std::string read_string_attribute(const std::string& file, const std::string& group,
+                                         const std::string& name) {
+    std::string out;
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        return out;
+    }
+    if (H5Aexists_by_name(f, group.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
+        const hid_t a = H5Aopen_by_name(f, group.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT);
+        const hid_t type = H5Aget_type(a);
+        if (H5Tis_variable_str(type) > 0) {
+            char* text = nullptr;
+            if (H5Aread(a, type, &text) >= 0 && text != nullptr) {
+                out = text;
+                H5free_memory(text);
+            }
+        } else {
+            std::string buf(H5Tget_size(type), '\0');
+            if (H5Aread(a, type, buf.data()) >= 0) {
+                out = buf.substr(0, buf.find('\0'));
+            }
+        }
+        H5Tclose(type);
+        H5Aclose(a);
+    }
+    H5Fclose(f);
+    return out;
 }
 
 }  // namespace glia::test

@@ -162,7 +162,8 @@ TEST(config_protocol, every_bad_two_phase_or_readout_key_is_located) {
         {"features: counts", "features: rates",
          "p.yaml:23:13: readout.features must be one of: counts, all; got 'rates'"},
         {"lambdas: [1, 10]", "lambdas: [1, -10]",
-         "p.yaml:24:24: readout.ridge.lambdas[1] must be in [1e-12, 1e12], got -10"},
+         "p.yaml:24:24: readout.ridge.lambdas[1] must be in [1e-6, 1e12] (a smaller penalty is "
+         "below what the ridge solver resolves), got -10"},
         {"lambdas: [1, 10]", "lambdas: []",
          "p.yaml:24:20: readout.ridge.lambdas must be a non-empty list of numbers, got a list"},
         {"learning_rate: 1", "learning_rate: 0",
@@ -197,7 +198,8 @@ TEST(config_protocol, every_bad_timeseries_key_is_located) {
         {"train_fraction: 0.5", "train_fraction: 1",
          "p.yaml:13:106: protocol.task.train_fraction must be in (0, 1), got 1"},
         {"ridge_lambda: 1e-4", "ridge_lambda: 0",
-         "p.yaml:13:125: protocol.task.ridge_lambda must be in (0, 1e12], got 0"},
+         "p.yaml:13:125: protocol.task.ridge_lambda must be in [1e-6, 1e12] (a smaller penalty "
+         "is below what the ridge solver resolves), got 0"},
         {"standardize: true", "standardize: 2",
          "p.yaml:13:144: protocol.task.standardize must be true or false, got '2'"},
         {"population: L", "population: E",
@@ -213,8 +215,9 @@ TEST(config_protocol, every_bad_timeseries_key_is_located) {
         {"populations: [L]", "populations: [L, L]",
          "p.yaml:15:28: protocol.state.populations[1]: population 'L' is listed twice"},
         {"tau: 20 ms", "tau: 0 ms", "p.yaml:15:34: protocol.state.tau must be > 0 ms, got 0 ms"},
-        {"save: false", "save: 7", "p.yaml:15:47: protocol.state.save must be true or false, "
-                                   "got '7'"},
+        {"save: false", "save: 7",
+         "p.yaml:15:47: protocol.state.save must be true or false, "
+         "got '7'"},
         {"  state: {", "  stat: {",
          "p.yaml:15:3: unknown key 'stat' in 'protocol'; expected one of: type, task, input, "
          "state"},

@@ -649,7 +649,8 @@ TEST(config_yaml_errors, seeds_use_the_full_64_bits) {
 
 TEST(config_yaml_errors, duplicate_keys_are_refused) {
     EXPECT_EQ(error_of("simulation:\n  duration: 1 s\n  duration: 2 s\n"),
-              "test.yaml:3:3: duplicate key 'duration' in 'simulation'");
+              "test.yaml:3:3: duplicate key 'duration' in 'simulation' (first at line 2, column "
+              "3)");
 }
 
 TEST(config_yaml_errors, yaml_syntax_errors_carry_yaml_cpp_marks) {
