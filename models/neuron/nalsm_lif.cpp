@@ -15,6 +15,41 @@ enum param : std::size_t { tau_v, V_th, V_reset, tau_u, t_ref, I_bias };
 enum variable : std::size_t { V_m, I_syn, refractory, spiking };
 enum port : std::size_t { syn, direct };
 
+struct lif_constants {
+    double v_reset, gain, bias, leak, decay, v_th, t_ref;
+};
+
+// target_clones: an AVX2 and a baseline body, chosen by the dynamic loader; neither uses FMA,
+// so both give the same bits.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define GLIA_LIF_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define GLIA_LIF_CLONES
+#endif
+
+// One step of the neurons (see nalsm_lif_block), branch-free and in doubles only, so that the
+// compiler vectorises it (the file is built with -fno-trapping-math, which changes no value).
+GLIA_LIF_CLONES
+void step_neurons(std::size_t n, const double* __restrict in, double* __restrict v,
+                  double* __restrict cur, double* __restrict ref, double* __restrict spk,
+                  const lif_constants& c) {
+    const double v_reset = c.v_reset, gain = c.gain, bias = c.bias, leak = c.leak;
+    const double decay = c.decay, v_th = c.v_th, t_ref = c.t_ref;
+    for (std::size_t k = 0; k < n; ++k) {
+        const double s0 = spk[k];
+        const double v0 = v[k], r0 = ref[k];
+        double vk = s0 != 0.0 ? v_reset : v0;
+        const double i_k = cur[k] + in[2 * k + syn];
+        vk += gain * i_k + in[2 * k + direct] + bias - vk * leak;
+        cur[k] = i_k * decay;
+        const double r = s0 != 0.0 ? t_ref : r0 - 1.0;
+        v[k] = vk;
+        ref[k] = r;
+        const double fire = vk >= v_th ? 1.0 : 0.0;
+        spk[k] = r <= 0.0 ? fire : 0.0;
+    }
+}
+
 // One step of NALSM's loop (NALSM_LIF, science-spec §1.2) for neuron i, with S its spike
 // registered at the end of the previous step (time now*dt):
 //   V <- V_reset if S                                         (2. reset)
@@ -58,30 +93,22 @@ public:
 
     void advance(step_t, std::span<const double> input, std::span<const double>,
                  std::vector<std::uint32_t>& spiked) override {
-        // Branch-free over the neurons, in doubles only (the compiler vectorises it: the file is
-        // built with -fno-trapping-math, which changes no value), then the spikes collected.
+        const lif_constants c{v_reset_, syn_gain_, bias_, leak_, decay_, v_th_, t_ref_};
         const std::size_t n = v_.size();
-        const double* __restrict in = input.data();
-        double* __restrict v = v_.data();
-        double* __restrict cur = i_.data();
-        double* __restrict ref = ref_.data();
-        double* __restrict spk = spiking_.data();
-        const double v_reset = v_reset_, gain = syn_gain_, bias = bias_, leak = leak_;
-        const double decay = decay_, v_th = v_th_, t_ref = t_ref_;
-        for (std::size_t k = 0; k < n; ++k) {
-            const double s0 = spk[k];
-            const double v0 = v[k], r0 = ref[k];
-            double vk = s0 != 0.0 ? v_reset : v0;
-            const double c = cur[k] + in[2 * k + syn];
-            vk += gain * c + in[2 * k + direct] + bias - vk * leak;
-            cur[k] = c * decay;
-            const double r = s0 != 0.0 ? t_ref : r0 - 1.0;
-            v[k] = vk;
-            ref[k] = r;
-            const double fire = vk >= v_th ? 1.0 : 0.0;
-            spk[k] = r <= 0.0 ? fire : 0.0;
+        step_neurons(n, input.data(), v_.data(), i_.data(), ref_.data(), spiking_.data(), c);
+        // The spikes, four flags (0 or 1, so their sum is exact) at a time.
+        const double* spk = spiking_.data();
+        std::size_t k = 0;
+        for (; k + 4 <= n; k += 4) {
+            if (spk[k] + spk[k + 1] + spk[k + 2] + spk[k + 3] != 0.0) {
+                for (std::size_t j = k; j < k + 4; ++j) {
+                    if (spk[j] != 0.0) {
+                        spiked.push_back(static_cast<std::uint32_t>(j));
+                    }
+                }
+            }
         }
-        for (std::size_t k = 0; k < n; ++k) {
+        for (; k < n; ++k) {
             if (spk[k] != 0.0) {
                 spiked.push_back(static_cast<std::uint32_t>(k));
             }
