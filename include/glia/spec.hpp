@@ -227,7 +227,7 @@ struct input_spec {
     std::vector<double> amplitudes;  // step_current_generator: amplitude from each time on [pA]
     // dataset_source: how a protocol turns a sample into event probabilities per step:
     // "nalsm" (NALSM's p = (x / sum x) / R, R the largest x / sum x over the set) or "rate"
-    // (x / x_max * max_rate * dt).
+    // (x / 255 * max_rate * dt: the brightest 8-bit value fires at max_rate).
     std::string encoding = "nalsm";
     double max_rate = 0;             // dataset_source with encoding rate [Hz]
     double start = 0;                // active on [start, stop) [ms]

@@ -17,7 +17,7 @@ enum role : std::size_t { excite, inhibit };
 
 // NALSM's astrocyte (science-spec §1.5, NALSM_ASTRO.py), at time t*dt with C(t) the signed
 // count of the spikes it reads that happen at time t (emitted in step t - 1):
-//   A(s) = initial at the trial start s (0 for a plain run);
+//   A(s) = initial at the start s of a run or trial;
 //   A(t + 1) = A(t) + [w_A C(t) + dt (b_A - A(t))] / tau_A, then with decay != 1
 //   A(t + 1), w_A, b_A each times decay.
 // No spike happens at time s, so A(s + 1) follows from A(s) alone, as in NALSM, where S(0) = 0.

@@ -4,8 +4,9 @@
 //   p_k = (x_k / sum_j x_j) / R,     R = max over the images of a set and their pixels k of
 //                                        (x_k / sum_j x_j),
 //
-// the probability per ms that input neuron k receives I_ext = 100 (a Bernoulli draw per pixel and
-// ms, drawn by the engine with its counter-based RNG). R is computed per set: once over the
+// the probability per step that input neuron k receives I_ext = 100 (a Bernoulli draw per pixel
+// and step, drawn by the engine with its counter-based RNG; NALSM's step is 1 ms, and another dt
+// changes the input rate). R is computed per set: once over the
 // train + validation images (NALSM: all 60,000 official train images), and separately over the
 // test images. Every p_k is then in [0, 1] and the brightest normalised pixel of the set has p = 1.
 //
