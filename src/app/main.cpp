@@ -361,8 +361,10 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         }
     }
     catch (const std::exception& e) {
-        if (output_ours) {
-            glia::io::mark_run_failed(spec.output.path, e.what());
+        if (output_ours && !glia::io::mark_run_failed(spec.output.path, e.what())) {
+            log->warn("'{}' is incomplete: the error struck while it was written, so it holds "
+                      "what was flushed before and its /run@status still says 'running'",
+                      glia::printable(spec.output.path));
         }
         throw;
     }
@@ -426,6 +428,7 @@ int cmd_validate(const std::string& file, const std::vector<std::string>& sets) 
 }  // namespace
 
 int main(int argc, char** argv) {
+    const glia::io::hdf5_library_guard hdf5_library;  // first: HDF5 is closed after everything
     auto log = spdlog::stderr_color_mt("glia");
     log->set_pattern("[%H:%M:%S] [%^%l%$] %v");
 
