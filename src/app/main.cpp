@@ -232,6 +232,15 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     if (spec.output.path.empty()) {
         throw glia::error("no output file: set output.file in the experiment or pass -o");
     }
+    // Paths the run needs are checked before anything is created, each error naming where
+    // the path was given.
+    const std::string output_where = !output.empty() ? "-o " + output
+                                     : point ? fmt::format("--point {}", point->index)
+                                             : spec.output.file_where;
+    if (spec.protocol.type == glia::protocol_spec::kind::two_phase) {
+        glia::app::check_dataset_files(spec.protocol.dataset);
+    }
+    glia::app::check_output_file(spec.output.path, output_where, "output.file");
     if (spec.protocol.type != glia::protocol_spec::kind::none) {
         // A protocol (two_phase, timeseries) runs over the engine's trials (src/protocol).
         if (partitions > 0 || (!stats.empty() && !point)) {
@@ -255,7 +264,6 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         }
         return glia::app::cmd_run_protocol(spec, models, po, log);
     }
-    glia::io::check_writable(spec.output.path);
     // --resume: the checkpoint is checked here. A sweep point continues from its checkpoint
     // when there is one that fits (an interrupted SLURM task, requeued or submitted again, or a
     // point stopped in `glia sweep --local`), else it runs from its start (docs/sweeps.md).

@@ -1,6 +1,7 @@
 #include "io/hdf5_writer.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -808,6 +809,18 @@ void check_writable(const std::string& path) {
     const fs::path file(path);
     if (!file.has_filename()) {
         fail_with("the path names a directory, not a file");
+    }
+    // Name lengths first: nothing (no parent directory) is created for a path that cannot be.
+    for (const auto& part: file) {
+        if (part.native().size() > NAME_MAX) {
+            fail_with(fmt::format("the name '{}...' is {} bytes long; file names are at most {} "
+                                  "bytes",
+                                  part.native().substr(0, 24), part.native().size(), NAME_MAX));
+        }
+    }
+    if (path.size() >= PATH_MAX) {
+        fail_with(fmt::format("the path is {} bytes long; paths are shorter than {} bytes",
+                              path.size(), PATH_MAX));
     }
     fs::path dir = file.parent_path();
     if (dir.empty()) {
