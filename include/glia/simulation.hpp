@@ -13,6 +13,7 @@
 #include <iosfwd>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include <glia/context.hpp>
@@ -74,9 +75,37 @@ struct run_control {
 // Peak resident set size of this process so far [bytes] (Linux VmHWM); 0 if unknown.
 std::size_t peak_rss_bytes();
 
-// Checks a spec against the models without building the network: references, parameter
-// values, units, delays against dt. Throws glia::error (located) on the first problem.
+// Checks a spec against the models without building the network: its memory (check_memory
+// first), references, parameter values, units, delays against dt. Throws glia::error
+// (located) on the first problem.
 void check_experiment(const experiment_spec& spec, const model_registry& models);
+
+// What the network of a spec is expected to take in memory, from the spec alone (sizes,
+// expected synapse counts of the connection rules, per-neuron state of the models, protocol
+// features): docs/performance.md, "Memory".
+struct memory_estimate {
+    double neurons = 0;
+    double synapses = 0;  // expected
+    double neuron_bytes = 0;
+    double synapse_bytes = 0;
+    double recording_bytes = 0;  // writer buffers, weight snapshots, protocol features
+    double total_bytes = 0;
+    std::string largest_where;  // the largest part: its location and what it is
+    std::string largest_what;
+};
+memory_estimate estimate_memory(const experiment_spec& spec, const model_registry& models);
+
+// The memory a run may take: GLIA_MEMORY_LIMIT if set (bytes, or with K, M, G, T: "64G"),
+// else MemAvailable of /proc/meminfo, or the address-space limit (ulimit -v) if lower.
+struct memory_limit {
+    std::uint64_t bytes = 0;
+    std::string source;  // where the figure comes from, for messages
+};
+memory_limit available_memory();
+
+// Throws glia::error, located at the largest part of the network, when the estimate exceeds
+// the available memory.
+void check_memory(const experiment_spec& spec, const model_registry& models);
 
 class simulation {
 public:

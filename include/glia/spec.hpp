@@ -266,6 +266,7 @@ struct output_spec {
     std::string path;              // HDF5 file; empty: nothing is written
     double flush_interval = 5.0;   // [s] of wall time between flushes to disk
     std::string where;
+    std::string file_where;        // where the file name was given (the output map if defaulted)
 };
 
 // The branching factor of a network run (NALSM's definition, science-spec §1.8), computed after
@@ -295,6 +296,7 @@ struct dataset_spec {
     std::string path;    // idx_official: directory with the official train and test files
     std::string images;  // idx: one images file ...
     std::string labels;  // ... and its labels
+    std::string path_where, images_where, labels_where;  // where each was given
     split_kind split = split_kind::nalsm;
     std::size_t validation = 10000;  // nalsm split: the last n official training images
     double train_fraction = 0.8;     // fractions split

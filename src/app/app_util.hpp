@@ -9,6 +9,8 @@
 
 #include <spdlog/logger.h>
 
+#include <glia/spec.hpp>
+
 #include "io/reservoir_output.hpp"
 #include "runtime/monitor.hpp"
 
@@ -33,5 +35,14 @@ io::reservoir_provenance provenance_of(const std::string& kind, const std::strin
 // warning when it is not on a loopback address. An authorised POST /stop sets `stop`.
 std::unique_ptr<runtime::monitor> start_monitor(const runtime::monitor_options& options,
                                                 std::atomic<bool>& stop, spdlog::logger& log);
+
+// io::check_writable for the run's output file, its message prefixed with where the name was
+// given and its key: "cuba.yaml:49:9: output.file: cannot write output file ...".
+void check_output_file(const std::string& path, const std::string& where,
+                       const std::string& key);
+
+// The files of a protocol's dataset (protocol.dataset.path, or images and labels), checked
+// before anything is created: a missing one is a glia::error located at its value.
+void check_dataset_files(const dataset_spec& d);
 
 }  // namespace glia::app

@@ -12,6 +12,7 @@
 #include <tbb/info.h>
 
 #include <glia/error.hpp>
+#include <glia/text.hpp>
 #include <glia/simulation.hpp>
 #include <glia/version_info.hpp>
 
@@ -272,8 +273,10 @@ int cmd_run_protocol(const experiment_spec& spec, const model_registry& models,
     }
     catch (const std::exception& e) {
         // The file was closed 'failed' as the error left run_protocol; the message joins it.
-        if (output_ours) {
-            io::mark_run_failed(opt.output, e.what());
+        if (output_ours && !io::mark_run_failed(opt.output, e.what())) {
+            log->warn("'{}' could not be given the error message: it holds what was written "
+                      "before the error",
+                      glia::printable(opt.output));
         }
         throw;
     }

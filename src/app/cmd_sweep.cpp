@@ -10,6 +10,7 @@
 
 #include <glia/error.hpp>
 #include <glia/simulation.hpp>
+#include <glia/text.hpp>
 
 #include "models/register_models.hpp"
 #include "runtime/signals.hpp"
@@ -72,8 +73,13 @@ int run_list(const sweep::sweep_plan& plan, const std::vector<std::string>& conf
         for (const auto& a: p.values) {
             row.push_back(a.value);
         }
-        row.emplace_back(
-            sweep::to_string(sweep::read_point_state(p.output, configs[p.index]).status));
+        const sweep::point_state state = sweep::read_point_state(p.output, configs[p.index]);
+        std::string status(sweep::to_string(state.status));
+        if (state.status == sweep::point_status::failed && state.info &&
+            !state.info->error.empty()) {
+            status += ": " + printable(state.info->error);
+        }
+        row.push_back(std::move(status));
         row.push_back(p.output.string());
         rows.push_back(std::move(row));
     }

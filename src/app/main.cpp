@@ -232,6 +232,15 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
     if (spec.output.path.empty()) {
         throw glia::error("no output file: set output.file in the experiment or pass -o");
     }
+    // Paths the run needs are checked before anything is created, each error naming where
+    // the path was given.
+    const std::string output_where = !output.empty() ? "-o " + output
+                                     : point ? fmt::format("--point {}", point->index)
+                                             : spec.output.file_where;
+    if (spec.protocol.type == glia::protocol_spec::kind::two_phase) {
+        glia::app::check_dataset_files(spec.protocol.dataset);
+    }
+    glia::app::check_output_file(spec.output.path, output_where, "output.file");
     if (spec.protocol.type != glia::protocol_spec::kind::none) {
         // A protocol (two_phase, timeseries) runs over the engine's trials (src/protocol).
         if (partitions > 0 || (!stats.empty() && !point)) {
@@ -255,7 +264,6 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         }
         return glia::app::cmd_run_protocol(spec, models, po, log);
     }
-    glia::io::check_writable(spec.output.path);
     // --resume: the checkpoint is checked here. A sweep point continues from its checkpoint
     // when there is one that fits (an interrupted SLURM task, requeued or submitted again, or a
     // point stopped in `glia sweep --local`), else it runs from its start (docs/sweeps.md).
@@ -361,8 +369,10 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         }
     }
     catch (const std::exception& e) {
-        if (output_ours) {
-            glia::io::mark_run_failed(spec.output.path, e.what());
+        if (output_ours && !glia::io::mark_run_failed(spec.output.path, e.what())) {
+            log->warn("'{}' is incomplete: the error struck while it was written, so it holds "
+                      "what was flushed before and its /run@status still says 'running'",
+                      glia::printable(spec.output.path));
         }
         throw;
     }
@@ -426,6 +436,7 @@ int cmd_validate(const std::string& file, const std::vector<std::string>& sets) 
 }  // namespace
 
 int main(int argc, char** argv) {
+    const glia::io::hdf5_library_guard hdf5_library;  // first: HDF5 is closed after everything
     auto log = spdlog::stderr_color_mt("glia");
     log->set_pattern("[%H:%M:%S] [%^%l%$] %v");
 

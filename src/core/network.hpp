@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <oneapi/tbb/task_arena.h>
+#include <spdlog/logger.h>
 
 #include <glia/model_registry.hpp>
 #include <glia/modulator.hpp>
@@ -79,7 +80,9 @@ struct network {
 // Builds the network of `spec`: lowers and checks it, then builds every partition in parallel
 // in `arena`. Defined by the builder (src/network/builder.cpp), the only bridge from description
 // to engine; declared here because the engine builds its own network.
+// `log`, if given, receives the progress of a long synapse build.
 network build_network(const experiment_spec& spec, const model_registry& models,
-                      int n_partitions, oneapi::tbb::task_arena& arena);
+                      int n_partitions, oneapi::tbb::task_arena& arena,
+                      spdlog::logger* log = nullptr);
 
 }  // namespace glia

@@ -67,7 +67,7 @@ simulation::simulation(const experiment_spec& spec, const model_registry& models
                                                             : threads;
     st.arena.initialize(threads);
     const auto t0 = clock_type::now();
-    st.net = build_network(spec, models, partitions, st.arena);
+    st.net = build_network(spec, models, partitions, st.arena, st.log.get());
     auto& net = st.net;
 
     // The exchange period is the shortest delay: a spike of this epoch is never due in it.

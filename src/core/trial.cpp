@@ -376,7 +376,7 @@ trial_runner::trial_runner(const experiment_spec& spec, const model_registry& mo
                                                : oneapi::tbb::info::default_concurrency();
     st.arena.initialize(st.threads);
     const auto t0 = clock_type::now();
-    st.net = build_network(spec, models, 1, st.arena);
+    st.net = build_network(spec, models, 1, st.arena, log.get());
     auto& net = st.net;
     // Trials advance one step at a time (an epoch of one step): any delay and modulator
     // latency is respected.

@@ -227,6 +227,7 @@ output_spec loader::read_output(const yaml_map& root) {
     output_spec out;
     out.path = "results/" + std::filesystem::path(file_).stem().string() + ".h5";
     out.where = where(root.node);
+    out.file_where = out.where;
     const entry* output = root.find("output");
     if (output == nullptr) {
         return out;
@@ -234,8 +235,10 @@ output_spec loader::read_output(const yaml_map& root) {
     const yaml_map m = as_map(output->value, "output");
     check_keys(m, {"file", "flush_interval"});
     out.where = where(m.node);
+    out.file_where = out.where;
     if (const entry* f = m.find("file")) {
         out.path = text_at(f->value, "output.file", "a file name");
+        out.file_where = where(f->value);
         if (out.path.empty()) {
             fail(f->value, "output.file must not be empty");
         }
@@ -405,13 +408,14 @@ dataset_spec loader::read_dataset(const YAML::Node& n, const string& path) {
     d.where = where(m.node);
     const YAML::Node& format = required(m, "format");
     const string& f = text_at(format, sub(path, "format"), "idx_official or idx");
-    const auto file_at = [&](string_view key) {
+    const auto file_at = [&](string_view key, string& at) {
         const YAML::Node& v = required(m, key);
+        at = where(v);
         return data_path(text_at(v, sub(path, string(key)), "a path")).lexically_normal().string();
     };
     if (f == "idx_official") {
         d.kind = dataset_spec::format::idx_official;
-        d.path = file_at("path");
+        d.path = file_at("path", d.path_where);
         for (const char* k: {"images", "labels"}) {
             if (const entry* x = m.find(k)) {
                 fail(x->key_node, sub(path, k) + " is for format idx; idx_official reads the "
@@ -421,8 +425,8 @@ dataset_spec loader::read_dataset(const YAML::Node& n, const string& path) {
         }
     } else if (f == "idx") {
         d.kind = dataset_spec::format::idx;
-        d.images = file_at("images");
-        d.labels = file_at("labels");
+        d.images = file_at("images", d.images_where);
+        d.labels = file_at("labels", d.labels_where);
         if (const entry* x = m.find("path")) {
             fail(x->key_node, sub(path, "path") + " is for format idx_official; format idx reads " +
                                   sub(path, "images") + " and " + sub(path, "labels"));

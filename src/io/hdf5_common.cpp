@@ -1,16 +1,45 @@
 // The HDF5 helpers of hdf5_common.hpp.
 #include "io/hdf5_common.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+#include <system_error>
+
 #include <fmt/format.h>
 
 #include <glia/error.hpp>
 
 namespace glia::io::h5 {
 
+int errno_in(const std::string& detail) {
+    // HDF5's POSIX driver reports a failed system call as "..., errno = 28, error message =
+    // 'No space left on device', ...".
+    const std::string key = "errno = ";
+    const auto at = detail.find(key);
+    if (at == std::string::npos) {
+        return 0;
+    }
+    return std::atoi(detail.c_str() + at + key.size());
+}
+
 [[noreturn]] void fail(const std::string& file, const std::string& what) {
     const std::string detail = h5::last_error();
+    const int e = errno_in(detail);
+    if (e == ENOSPC || e == EDQUOT) {
+        throw glia::error(fmt::format("disk full while writing '{}' ({}: {})", file,
+                                      std::generic_category().message(e), what));
+    }
+    if (e != 0) {
+        throw glia::error(fmt::format("cannot write output file '{}': {} ({})", file,
+                                      std::generic_category().message(e), what));
+    }
     throw glia::error(fmt::format("cannot write output file '{}': {}{}", file, what,
                                   detail.empty() ? "" : " (HDF5: " + detail + ")"));
+}
+
+std::size_t files_left_open() {
+    const ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
 hid_t check_id(hid_t id, const std::string& file, const std::string& what) {

@@ -21,7 +21,13 @@ namespace glia::io::h5 {
 
 // Every HDF5 failure of a writer becomes this error: the file, what we were doing, and
 // what HDF5 said.
+// A failed write names its cause: "disk full while writing '<file>' (...)" for ENOSPC and
+// EDQUOT, else the errno text when HDF5 reports one.
 [[noreturn]] void fail(const std::string& file, const std::string& what);
+
+// Files and objects in them that HDF5 still holds open (a file left unclosed after a failed
+// write, until the process ends).
+std::size_t files_left_open();
 // `id`, or fail() if it is negative (HDF5's failure).
 hid_t check_id(hid_t id, const std::string& file, const std::string& what);
 void check_status(herr_t status, const std::string& file, const std::string& what);

@@ -64,6 +64,9 @@ struct hdf5_sink::state {
     hdf5_options options;
     run_layout layout;
     bool begun = false;
+    // A write failed (a full disk): nothing is written or flushed any more, and the files are
+    // left unclosed (closing writes metadata), so that they stay as their last flush left them.
+    bool abandoned = false;
     bool ended = false;
     bool owns_main = false;               // begin() created the main file, or reopened it to resume
     std::vector<std::string> file_paths;  // main file first
@@ -102,9 +105,12 @@ struct hdf5_sink::state {
     // A kill between the two flushes of step 2 can leave timestamps one round longer than
     // node_ids (or report data than mapping/time): readers take the common part.
     void write_out();
+    void write_out_unguarded();
     // write_out, a last H5Fflush (for anything else that changed), then fdatasync: what a
     // crash of the machine keeps too.
     void flush_all();
+    void flush_and_sync();
+    void end_unguarded(const run_summary& summary);
     // Closes every object, then the files; `check`: report a failed close (end()), or not
     // (the destructor).
     void close_all(bool check);

@@ -1,6 +1,7 @@
 #include "io/hdf5_writer.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -309,6 +310,16 @@ std::vector<column*> hdf5_sink::state::columns() {
 }
 
 void hdf5_sink::state::write_out() {
+    try {
+        write_out_unguarded();
+    }
+    catch (const glia::error&) {
+        abandoned = true;
+        throw;
+    }
+}
+
+void hdf5_sink::state::write_out_unguarded() {
     const auto cols = columns();
     for (;;) {
         bool wrote = false;
@@ -332,7 +343,21 @@ void hdf5_sink::state::write_out() {
 }
 
 void hdf5_sink::state::flush_all() {
+    if (abandoned) {
+        throw glia::error(fmt::format("cannot write output file '{}': an earlier write failed",
+                                      main_path()));
+    }
     write_out();
+    try {
+        flush_and_sync();
+    }
+    catch (const glia::error&) {
+        abandoned = true;
+        throw;
+    }
+}
+
+void hdf5_sink::state::flush_and_sync() {
     flush_files();
     for (auto& f: files) {
         void* vfd = nullptr;
@@ -353,6 +378,12 @@ void hdf5_sink::state::close_all(bool check) {
     run_group.reset();
     std::vector<output_file> closing = std::move(files);
     files.clear();
+    if (abandoned) {
+        for (auto& f: closing) {
+            f.file.release();
+        }
+        return;
+    }
     for (auto& f: closing) {
         const herr_t status = H5Fclose(f.file.release());
         if (check) {
@@ -378,7 +409,9 @@ hdf5_sink::~hdf5_sink() {
     if (impl_ && impl_->begun && !impl_->ended) {
         const h5::quiet_errors quiet;
         try {
-            impl_->flush_all();
+            if (!impl_->abandoned) {
+                impl_->flush_all();
+            }
         }
         catch (...) {
             // A destructor cannot report; what was flushed before stays readable.
@@ -496,13 +529,37 @@ void hdf5_sink::begin(const run_layout& layout) {
         return;
     }
 
+    // A failure before the files hold their layout (a full disk) removes what was created:
+    // no half-written file is left behind.
+    std::vector<std::string> created;
+    try {
+        create_files(paths, file_of, fapl.get(), created);
+    }
+    catch (const glia::error&) {
+        s.close_all(false);
+        for (const auto& p: created) {
+            std::error_code ec;
+            fs::remove(p, ec);
+        }
+        s.owns_main = false;
+        s.begun = false;
+        throw;
+    }
+}
+
+void hdf5_sink::create_files(const std::vector<std::string>& paths,
+                             const std::vector<std::size_t>& file_of, std::int64_t fapl,
+                             std::vector<std::string>& created) {
+    auto& s = *impl_;
+    const run_layout& layout = s.layout;
     std::vector<std::string> report_files(layout.reports.size());
     for (const auto& p: paths) {
         output_file f;
         f.path = p;
-        f.file = handle{check_id(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), p,
+        f.file = handle{check_id(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), p,
                                  "cannot create the file"),
                         H5Fclose};
+        created.push_back(p);
         s.owns_main = true;  // the main file is the first
         write_root_attributes(f.file.get(), p);
         s.files.push_back(std::move(f));
@@ -654,6 +711,20 @@ void hdf5_sink::end(const run_summary& summary) {
                                                summary.spike_counts.size(), n_pops));
     }
     const h5::quiet_errors quiet;
+    try {
+        s.end_unguarded(summary);
+    }
+    catch (const glia::error&) {
+        s.abandoned = true;
+        throw;
+    }
+    s.ended = true;
+    s.close_all(true);
+}
+
+void hdf5_sink::state::end_unguarded(const run_summary& summary) {
+    auto& s = *this;
+    const std::size_t n_pops = s.layout.populations.size();
     s.write_out();
     // The summary overwrites its placeholders and is flushed; then the status, alone, in its
     // own flush: the status is what says the summary is valid.
@@ -676,8 +747,6 @@ void hdf5_sink::end(const run_summary& summary) {
     write_status(g, summary.status == run_status::completed ? "complete" : "interrupted", file,
                  false);
     s.flush_all();
-    s.ended = true;
-    s.close_all(true);
 }
 
 std::string sibling_report_path(const std::string& path, const std::string& report_name) {
@@ -688,18 +757,29 @@ std::string sibling_report_path(const std::string& path, const std::string& repo
     return stem + "." + report_name + ".h5";
 }
 
-void mark_run_failed(const std::string& path, const std::string& message) {
+hdf5_library_guard::hdf5_library_guard() {
+    H5dont_atexit();
+}
+
+hdf5_library_guard::~hdf5_library_guard() {
+    if (h5::files_left_open() == 0) {
+        H5close();
+    }
+}
+
+bool mark_run_failed(const std::string& path, const std::string& message) {
     const h5::quiet_errors quiet;
-    if (H5Fis_hdf5(path.c_str()) <= 0) {
-        return;
+    // A file HDF5 could not close (a full disk) cannot be opened again in this process.
+    if (h5::files_left_open() > 0 || H5Fis_hdf5(path.c_str()) <= 0) {
+        return false;
     }
     const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, h5::unlocked_access().get());
     if (f < 0) {
-        return;
+        return false;
     }
-    const handle file{f, H5Fclose};
+    handle file{f, H5Fclose};
     if (H5Lexists(f, "run", H5P_DEFAULT) <= 0) {
-        return;
+        return false;
     }
     // The status first: it is overwritten in place, so it fits even where the file cannot
     // grow (a full disk); then the message, which may not.
@@ -707,12 +787,16 @@ void mark_run_failed(const std::string& path, const std::string& message) {
         const handle run{check_id(H5Gopen2(f, "run", H5P_DEFAULT), path, "cannot open /run"),
                          H5Gclose};
         write_status(run.get(), "failed", path, H5Aexists(run.get(), "status") <= 0);
-        H5Fflush(f, H5F_SCOPE_GLOBAL);
+        if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) {
+            return false;
+        }
         write_string_attribute(run.get(), "error", printable(message), path);
         H5Fflush(f, H5F_SCOPE_GLOBAL);
     }
     catch (const glia::error&) {  // the run's own error is the one to report
+        return false;
     }
+    return H5Fclose(file.release()) >= 0;
 }
 
 void check_writable(const std::string& path) {
@@ -725,6 +809,18 @@ void check_writable(const std::string& path) {
     const fs::path file(path);
     if (!file.has_filename()) {
         fail_with("the path names a directory, not a file");
+    }
+    // Name lengths first: nothing (no parent directory) is created for a path that cannot be.
+    for (const auto& part: file) {
+        if (part.native().size() > NAME_MAX) {
+            fail_with(fmt::format("the name '{}...' is {} bytes long; file names are at most {} "
+                                  "bytes",
+                                  part.native().substr(0, 24), part.native().size(), NAME_MAX));
+        }
+    }
+    if (path.size() >= PATH_MAX) {
+        fail_with(fmt::format("the path is {} bytes long; paths are shorter than {} bytes",
+                              path.size(), PATH_MAX));
     }
     fs::path dir = file.parent_path();
     if (dir.empty()) {

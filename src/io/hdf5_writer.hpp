@@ -91,6 +91,9 @@ public:
 
 private:
     void check_resumable(const std::vector<std::string>& paths, const run_layout& layout) const;
+    void create_files(const std::vector<std::string>& paths,
+                      const std::vector<std::size_t>& file_of, std::int64_t fapl,
+                      std::vector<std::string>& created);
 
     struct state;
     std::string path_;
@@ -104,7 +107,20 @@ std::string sibling_report_path(const std::string& path, const std::string& repo
 // Marks the output file of a run that an error ended (a network or a protocol run's, once its
 // writer has closed it): /run@status "failed" and /run@error the message (escaped for
 // terminals). Best effort: a file that cannot be opened, or has no /run, is left as it is.
-void mark_run_failed(const std::string& path, const std::string& message);
+// The HDF5 library for the life of a process (one, first thing in main): closed at the end
+// unless a file could not be closed (its metadata could not be written: a full disk), which
+// would crash HDF5's own shutdown at exit. What was flushed before stays on disk as it is.
+class hdf5_library_guard {
+public:
+    hdf5_library_guard();
+    hdf5_library_guard(const hdf5_library_guard&) = delete;
+    hdf5_library_guard& operator=(const hdf5_library_guard&) = delete;
+    ~hdf5_library_guard();
+};
+
+// Returns whether the status was written (not where the disk is full and the file could
+// not be closed).
+bool mark_run_failed(const std::string& path, const std::string& message);
 
 // Throws glia::error("cannot write output file '<path>': <reason>") unless `path` can be
 // created: creates missing parent directories, checks that an existing `path` is a writable

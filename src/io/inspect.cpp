@@ -8,6 +8,7 @@
 
 #include <glia/error.hpp>
 
+#include "io/hdf5_common.hpp"
 #include "io/hdf5_reader.hpp"
 #include "io/network_metrics.hpp"
 
@@ -36,6 +37,27 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
         out += line + "\n";
     }
     return out;
+}
+
+// Whether the output file `path` itself holds report `name` at `group` (its @report
+// attribute names it): the file a report is looked up in first, whatever the file is called
+// now (/run/reports/file holds the name it was written under).
+bool holds_report(const std::string& path, const std::string& group, const std::string& name) {
+    const h5::quiet_errors quiet;
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, h5::unlocked_access().get());
+    if (f < 0) {
+        return false;
+    }
+    const h5::handle file{f, H5Fclose};
+    if (group.empty() || H5Lexists(f, group.c_str(), H5P_DEFAULT) <= 0) {
+        return false;
+    }
+    const h5::handle g{H5Oopen(f, group.c_str(), H5P_DEFAULT), H5Oclose};
+    if (g.get() < 0) {
+        return false;
+    }
+    const auto report = h5::read_string_attribute(g.get(), "report");
+    return report && *report == name;
 }
 
 std::string number(double x) {
@@ -108,7 +130,11 @@ std::string inspect(const std::string& path) {
     std::vector<std::vector<std::string>> report_rows{
         {"name", "population", "variable", "unit", "frames", "nodes", "time [ms]", "file"}};
     for (const auto& rep: run.reports) {
-        const std::string file = (dir / rep.file).string();
+        const std::string group = rep.path.empty() ? "/report/" + rep.population : rep.path;
+        const std::string file =
+            holds_report(path, group, rep.name) ? path : (dir / rep.file).string();
+        const std::string shown =
+            file == path ? std::filesystem::path(path).filename().string() : rep.file;
         try {
             const report_summary s = rep.path.empty() ? summarize_report(file, rep.population)
                                                       : summarize_report_at(file, rep.path);
@@ -117,11 +143,11 @@ std::string inspect(const std::string& path) {
                 {rep.name, rep.population, rep.variable, s.units, fmt::format("{}", s.n_frames),
                  fmt::format("{}", s.n_nodes),
                  fmt::format("{}..{} step {}", number(s.t_start), number(s.t_stop), number(s.dt)),
-                 rep.file});
+                 shown});
         }
         catch (const glia::error& e) {
             report_rows.push_back({rep.name, rep.population, rep.variable, rep.unit, "?", "?", "?",
-                                   rep.file + " (unreadable: " + e.what() + ")"});
+                                   shown + " (unreadable: " + e.what() + ")"});
         }
     }
     const double simulated =

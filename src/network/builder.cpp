@@ -110,6 +110,7 @@ namespace glia {
 
 void check_experiment(const experiment_spec& spec, const model_registry& models) {
     using namespace build;
+    check_memory(spec, models);
     const auto pops = lower_populations(spec, models);
     const step_t n_steps = to_steps(spec.simulation.duration, spec.simulation.dt,
                                     "simulation.duration");
@@ -120,8 +121,9 @@ void check_experiment(const experiment_spec& spec, const model_registry& models)
 }
 
 network build_network(const experiment_spec& spec, const model_registry& models,
-                      int n_partitions, oneapi::tbb::task_arena& arena) {
+                      int n_partitions, oneapi::tbb::task_arena& arena, spdlog::logger* log) {
     using namespace build;
+    check_memory(spec, models);
     network net;
     net.dt = spec.simulation.dt;
     net.seed = spec.simulation.seed;
@@ -154,6 +156,14 @@ network build_network(const experiment_spec& spec, const model_registry& models,
         net.graded = std::make_unique<graded_buffer>();
         net.graded->width = net.n_graded;
     }
+    // Target-major rows are generated twice (count, fill), those of sic projections once.
+    std::uint64_t rows = 0;
+    for (const auto& pr: projs) {
+        if (pr.kind == row_kind::target_major) {
+            rows += (pr.sic ? 1 : 2) * static_cast<std::uint64_t>(pr.target->size);
+        }
+    }
+    build_progress progress(log, rows);
     const int P = std::max(1, std::min<int>(n_partitions, static_cast<int>(net.n_neurons)));
     const auto bounds = partition_bounds(net.n_neurons, P);
     net.partitions.resize(static_cast<std::size_t>(P));
@@ -168,7 +178,7 @@ network build_network(const experiment_spec& spec, const model_registry& models,
                     part->end_gid = bounds[static_cast<std::size_t>(k) + 1];
                     part->graded = net.graded.get();
                     make_blocks(*part, net);
-                    build_synapses(*part, net, projs);
+                    build_synapses(*part, net, projs, &progress);
                     make_devices(*part, spec, net);
                     make_report_parts(*part, net);
                     net.partitions[static_cast<std::size_t>(k)] = std::move(part);

@@ -4,12 +4,17 @@
 // against the models), synapse_builder.cpp (connectivity rules -> compressed rows) and
 // devices.cpp (inputs, reports and modulators). Private to the builder.
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <spdlog/logger.h>
 
 #include <glia/model.hpp>
 #include <glia/model_registry.hpp>
@@ -103,6 +108,50 @@ void make_report_parts(partition& part, const network& net);
 // ----- One partition (builder.cpp, synapse_builder.cpp) -----
 
 const block_slot* block_of(const partition& part, const network& net, const population_rt* pop);
-void build_synapses(partition& part, const network& net, const std::vector<projection_rt>& projs);
+
+// Progress of the synapse build over all partitions, counted in rows of the target-major
+// rules (one per target and pass) and logged as "building synapses: 4.2% ..." every 10 s once
+// the build has taken more than 2 s (a large spatial network takes minutes or hours).
+class build_progress {
+public:
+    build_progress(spdlog::logger* log, std::uint64_t total_rows) :
+        log_(log), total_(total_rows), start_(clock::now()) {}
+    void add(std::uint64_t rows) {
+        if (log_ == nullptr || total_ == 0) {
+            return;
+        }
+        const std::uint64_t done = done_.fetch_add(rows, std::memory_order_relaxed) + rows;
+        if (done % 64 != 0 && done < total_) {
+            return;  // the clock is read every 64 rows
+        }
+        const std::int64_t now = ticks();
+        std::int64_t next = next_log_.load(std::memory_order_relaxed);
+        if (now < next || !next_log_.compare_exchange_strong(next, now + 10 * per_second)) {
+            return;
+        }
+        const double seconds = static_cast<double>(now) / per_second;
+        const double fraction =
+            static_cast<double>(std::min(done, total_)) / static_cast<double>(total_);
+        log_->info("building synapses: {:.1f}% ({} of {} rows) in {:.0f} s, about {:.0f} s to go",
+                   100 * fraction, std::min(done, total_), total_, seconds,
+                   fraction > 0 ? seconds * (1 - fraction) / fraction : 0.0);
+    }
+
+private:
+    using clock = std::chrono::steady_clock;
+    static constexpr std::int64_t per_second = 1000;
+    std::int64_t ticks() const {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start_)
+            .count();
+    }
+    spdlog::logger* log_;
+    std::uint64_t total_;
+    clock::time_point start_;
+    std::atomic<std::uint64_t> done_{0};
+    std::atomic<std::int64_t> next_log_{2 * per_second};
+};
+
+void build_synapses(partition& part, const network& net, const std::vector<projection_rt>& projs,
+                    build_progress* progress);
 
 }  // namespace glia::build

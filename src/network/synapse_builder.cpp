@@ -93,7 +93,8 @@ private:
 // segments. Peak memory: 12 bytes per synapse, 8 of which remain.
 class synapse_builder {
 public:
-    synapse_builder(partition& part, const network& net) : part_(part), net_(net) {}
+    synapse_builder(partition& part, const network& net, build_progress* progress) :
+        part_(part), net_(net), progress_(progress) {}
 
     template <typename Weight>
     void build(const std::vector<synapse_job>& jobs, csr_refs<Weight> out) {
@@ -371,6 +372,9 @@ private:
         switch (pr.kind) {
         case row_kind::target_major:
             for (std::uint32_t t = t_lo; t < t_hi; ++t) {
+                if (progress_ != nullptr) {
+                    progress_->add(1);
+                }
                 rng_stream conn(pr.conn_key, t, 0);
                 target_row(pr, t, same, conn);
                 rng_stream wr(pr.weight_key, t, 0);
@@ -512,6 +516,7 @@ private:
 
     partition& part_;
     const network& net_;
+    build_progress* progress_;
     row_scratch scratch_;
     std::vector<std::uint32_t> partners_;
     pool_cache pool_;
@@ -573,8 +578,9 @@ private:
 
 // The static store from every static projection, and one plastic block per plastic projection
 // with targets in the partition.
-void build_synapses(partition& part, const network& net, const std::vector<projection_rt>& projs) {
-    synapse_builder builder(part, net);
+void build_synapses(partition& part, const network& net, const std::vector<projection_rt>& projs,
+                    build_progress* progress) {
+    synapse_builder builder(part, net, progress);
     // Static spike synapses: static projections and the third_in synapses of tripartite ones,
     // in projection order.
     std::vector<synapse_job> statics;

@@ -16,6 +16,8 @@ std::string_view to_string(point_status s) {
         return "stale";
     case point_status::interrupted:
         return "interrupted";
+    case point_status::failed:
+        return "failed";
     case point_status::running_or_killed:
         return "running-or-killed";
     case point_status::missing:
@@ -47,6 +49,8 @@ point_state read_point_state(const std::filesystem::path& output,
                            : point_status::stale;
     } else if (s == "interrupted") {
         state.status = point_status::interrupted;
+    } else if (s == "failed") {
+        state.status = point_status::failed;
     } else {
         state.status = point_status::running_or_killed;
     }

@@ -15,6 +15,7 @@ enum class point_status {
     complete,           // /run@status "complete", made from the point's current config
     stale,              // complete, but from another config: the file changed since
     interrupted,        // stopped by a signal (SLURM's time limit, Ctrl-C): to be redone
+    failed,             // /run@status "failed": an error ended it (/run@error): to be redone
     running_or_killed,  // /run@status "running": still running, or killed (kill -9, node lost);
                         // also a file that does not open
     missing,            // no output file
