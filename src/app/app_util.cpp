@@ -1,6 +1,13 @@
 #include "app/app_util.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
 
 #include <cmath>
 #include <ctime>
@@ -115,6 +122,58 @@ void check_dataset_files(const dataset_spec& d) {
             throw error(fmt::format("{}'{}' has no {} (nor {}.gz)", at, printable(d.path), name,
                                     name));
         }
+    }
+}
+
+void follow_sweep() {
+    const char* value = std::getenv(sweep_pid_variable);
+    if (value == nullptr || *value == '\0') {
+        return;
+    }
+    char* end = nullptr;
+    const long sweep = std::strtol(value, &end, 10);
+    if (*end != '\0' || sweep <= 1) {
+        throw error(fmt::format("{} = '{}' is not the pid of a sweep", sweep_pid_variable,
+                                printable(value)));
+    }
+    // The sweep may have ended already.
+    if (static_cast<long>(getppid()) != sweep) {
+        throw error(fmt::format("the sweep that started this point (pid {}) has ended", sweep));
+    }
+    // A watcher, not PR_SET_PDEATHSIG (which would signal every thread): once the parent is
+    // another process, the sweep is gone; one SIGTERM stops the run as Ctrl-C would.
+    std::thread([sweep] {
+        while (static_cast<long>(getppid()) == sweep) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        ::kill(getpid(), SIGTERM);
+    }).detach();
+}
+
+point_lock::point_lock(const std::string& output) {
+    const std::string path = output + ".lock";
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+        throw error(fmt::format("cannot create the lock file '{}' of this point's output: {}",
+                                path, std::strerror(errno)));
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        ::close(fd_);
+        fd_ = -1;
+        if (err == EWOULDBLOCK) {
+            throw error(fmt::format("'{}' is being written by another run of this point (it "
+                                    "holds '{}'); wait for it or stop it first",
+                                    output, path));
+        }
+        throw error(fmt::format("cannot lock '{}': {}", path, std::strerror(err)));
+    }
+}
+
+point_lock::~point_lock() {
+    if (fd_ >= 0) {
+        ::close(fd_);
     }
 }
 

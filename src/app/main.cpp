@@ -241,6 +241,11 @@ int cmd_run(const run_options& opt, const std::shared_ptr<spdlog::logger>& log) 
         glia::app::check_dataset_files(spec.protocol.dataset);
     }
     glia::app::check_output_file(spec.output.path, output_where, "output.file");
+    std::optional<glia::app::point_lock> lock;
+    if (point) {
+        glia::app::follow_sweep();
+        lock.emplace(spec.output.path);
+    }
     if (spec.protocol.type != glia::protocol_spec::kind::none) {
         // A protocol (two_phase, timeseries) runs over the engine's trials (src/protocol).
         if (partitions > 0 || (!stats.empty() && !point)) {

@@ -1,7 +1,10 @@
 #include "sweep/local_executor.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -107,6 +110,9 @@ local_result run_local(const sweep_plan& plan, const local_options& options, spd
         todo.push_back(p.index);
     }
     const std::size_t total = plan.points.size();
+    // The points end with the sweep, however it ends: each watches for its parent's death
+    // (glia run --point, src/app/app_util.hpp follow_sweep).
+    setenv("GLIA_SWEEP_PID", std::to_string(getpid()).c_str(), 1);
     log.info("sweep '{}': {} points, {} already complete, {} to run, {} at a time with {} "
              "thread{} each",
              plan.name, total, result.skipped, todo.size(), options.jobs, options.threads_per_point,
