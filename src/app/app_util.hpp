@@ -56,7 +56,8 @@ void follow_sweep();
 
 // An exclusive lock on a sweep point's output, held until the process exits: `<output>.lock`
 // next to the output, locked with flock. A second run of the point (another sweep, a manual
-// `glia run --point K`) gets a glia::error naming the output, never writes the same file.
+// `glia run --point K`) gets a glia::error naming the output, never writes the same file. On a
+// file system without flock the run goes on unlocked.
 class point_lock {
 public:
     explicit point_lock(const std::string& output);
