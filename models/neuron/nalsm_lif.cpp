@@ -21,7 +21,9 @@ struct lif_constants {
 
 // target_clones: an AVX2 and a baseline body, chosen by the dynamic loader; neither uses FMA,
 // so both give the same bits.
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+// Not under the sanitizers: their runtimes are not up yet when the loader resolves the clones.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 #define GLIA_LIF_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define GLIA_LIF_CLONES

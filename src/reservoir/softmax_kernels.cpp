@@ -5,7 +5,9 @@
 
 // target_clones: an AVX2 and a baseline body, chosen by the dynamic loader. Neither uses FMA
 // (not part of the "avx2" target), so both round alike.
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+// Not under the sanitizers: their runtimes are not up yet when the loader resolves the clones.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 #define GLIA_KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define GLIA_KERNEL_CLONES
