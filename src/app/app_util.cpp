@@ -22,6 +22,7 @@
 
 #include "io/hdf5_writer.hpp"
 #include "io/input_file.hpp"
+#include "sweep/local_executor.hpp"
 
 namespace glia::app {
 
@@ -126,14 +127,14 @@ void check_dataset_files(const dataset_spec& d) {
 }
 
 void follow_sweep() {
-    const char* value = std::getenv(sweep_pid_variable);
+    const char* value = std::getenv(sweep::sweep_pid_variable);
     if (value == nullptr || *value == '\0') {
         return;
     }
     char* end = nullptr;
     const long sweep = std::strtol(value, &end, 10);
     if (*end != '\0' || sweep <= 1) {
-        throw error(fmt::format("{} = '{}' is not the pid of a sweep", sweep_pid_variable,
+        throw error(fmt::format("{} = '{}' is not the pid of a sweep", sweep::sweep_pid_variable,
                                 printable(value)));
     }
     // The sweep may have ended already.

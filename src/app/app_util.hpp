@@ -45,13 +45,10 @@ void check_output_file(const std::string& path, const std::string& where,
 // before anything is created: a missing one is a glia::error located at its value.
 void check_dataset_files(const dataset_spec& d);
 
-// The environment variable through which `glia sweep --local` gives its points its pid.
-inline constexpr const char* sweep_pid_variable = "GLIA_SWEEP_PID";
-
-// A point started by a local sweep (GLIA_SWEEP_PID set) gets one SIGTERM when the sweep process
-// ends, however it ends (kill -9 included; a watcher thread polls the parent every 200 ms), and
-// so stops as after Ctrl-C, resumable; if the sweep has already ended, this throws. Does
-// nothing without the variable.
+// A point started by a local sweep (GLIA_SWEEP_PID, sweep::sweep_pid_variable, set) gets one
+// SIGTERM when the sweep process ends, however it ends (kill -9 included; a watcher thread
+// polls the parent every 200 ms), and so stops as after Ctrl-C, resumable; if the sweep has
+// already ended, this throws. Does nothing without the variable.
 void follow_sweep();
 
 // An exclusive lock on a sweep point's output, held until the process exits: `<output>.lock`

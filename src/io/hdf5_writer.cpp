@@ -309,14 +309,22 @@ std::vector<column*> hdf5_sink::state::columns() {
     return out;
 }
 
-void hdf5_sink::state::write_out() {
+namespace {
+// Runs `f`; a glia::error (a failed write) leaves the sink abandoned: nothing more is written.
+template <typename F>
+void abandon_on_error(bool& abandoned, F&& f) {
     try {
-        write_out_unguarded();
+        f();
     }
     catch (const glia::error&) {
         abandoned = true;
         throw;
     }
+}
+}  // namespace
+
+void hdf5_sink::state::write_out() {
+    abandon_on_error(abandoned, [this] { write_out_unguarded(); });
 }
 
 void hdf5_sink::state::write_out_unguarded() {
@@ -348,13 +356,7 @@ void hdf5_sink::state::flush_all() {
                                       main_path()));
     }
     write_out();
-    try {
-        flush_and_sync();
-    }
-    catch (const glia::error&) {
-        abandoned = true;
-        throw;
-    }
+    abandon_on_error(abandoned, [this] { flush_and_sync(); });
 }
 
 void hdf5_sink::state::flush_and_sync() {

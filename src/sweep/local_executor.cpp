@@ -112,7 +112,7 @@ local_result run_local(const sweep_plan& plan, const local_options& options, spd
     const std::size_t total = plan.points.size();
     // The points end with the sweep, however it ends: each watches for its parent's death
     // (glia run --point, src/app/app_util.hpp follow_sweep).
-    setenv("GLIA_SWEEP_PID", std::to_string(getpid()).c_str(), 1);
+    setenv(sweep_pid_variable, std::to_string(getpid()).c_str(), 1);
     log.info("sweep '{}': {} points, {} already complete, {} to run, {} at a time with {} "
              "thread{} each",
              plan.name, total, result.skipped, todo.size(), options.jobs, options.threads_per_point,

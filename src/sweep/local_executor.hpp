@@ -22,6 +22,10 @@
 
 namespace glia::sweep {
 
+// The environment variable through which `glia sweep --local` gives its points its pid (a
+// point stops when that process ends: src/app/app_util.hpp follow_sweep).
+inline constexpr const char* sweep_pid_variable = "GLIA_SWEEP_PID";
+
 struct local_options {
     std::string executable;            // the glia executable the children run
     int jobs = 1;                      // points at a time (>= 1)
